@@ -1,0 +1,2 @@
+"""alembic-guard: keep database credentials out of git."""
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from alembic_guard.cli import main
+
+sys.exit(main())

@@ -1,0 +1,187 @@
+"""Judge one file's text: which lines hold a database password.
+
+An INI file is read twice over. Once as Alembic reads it, so that
+interpolation, continuation lines, ``%%`` escapes and ``[DEFAULT]`` are
+understood and a password is reported where its literal is written; and
+once line by line, so that comments, lines configparser cannot parse and
+anything the first reading misses are still seen. Other files (env.py,
+TOML) are read line by line.
+"""
+from __future__ import annotations
+
+import os
+import re
+from bisect import bisect_right
+from typing import NamedTuple
+
+from alembic_guard import ini, urls
+from alembic_guard.finding import Advice, Finding, Scrubber, fingerprint
+from alembic_guard.finding import mask
+from alembic_guard.placeholders import is_placeholder
+from alembic_guard.traced import Traced
+
+SHELL_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*")
+PYTHON_SUFFIXES = (".py", ".pyi")
+TEXT_SUFFIXES = (".toml", ".yaml", ".yml", ".json", ".env", ".txt", ".md")
+
+
+class Result(NamedTuple):
+    findings: list[Finding]
+    advice: list[Advice]
+    notices: list[str]
+
+
+def kind_of(path: str) -> str:
+    name = os.path.basename(path).lower()
+    if name.endswith(PYTHON_SUFFIXES):
+        return "python"
+    if name.endswith(TEXT_SUFFIXES):
+        return "text"
+    return "ini"
+
+
+def scan_text(text: str, path: str, scrub: Scrubber,
+              kind: str | None = None) -> Result:
+    """Find every credential in ``text``, the content of ``path``."""
+    scan = _Scan(text, path, scrub)
+    if (kind or kind_of(path)) == "ini":
+        scan.ini()
+    else:
+        scan.lines(ini.split_lines(text), "python"
+                   if (kind or kind_of(path)) == "python" else "text")
+    return Result(scan.ordered(), scan.advice, scan.notices)
+
+
+class _Scan:
+    def __init__(self, text: str, path: str, scrub: Scrubber) -> None:
+        self.text = text
+        self.path = path
+        self.scrub = scrub
+        self.found: dict[tuple[int, str], Finding] = {}
+        self.advice: list[Advice] = []
+        self.notices: list[str] = []
+        self.line_starts: list[int] = []
+        self.owner_starts: list[int] = []
+
+    def ordered(self) -> list[Finding]:
+        return sorted(self.found.values(),
+                      key=lambda f: (f.line, f.column, f.rule))
+
+    def position(self, offset: int) -> tuple[int, int]:
+        index = bisect_right(self.line_starts, offset) - 1
+        return index + 1, offset - self.line_starts[index] + 1
+
+    def ini(self) -> None:
+        doc = ini.read(self.text)
+        self.line_starts = [line.offset for line in doc.lines] or [0]
+        for number, problem in doc.problems:
+            if "twice" in problem or "no section" in problem:
+                self.notices.append(
+                    f"{self.path}:{number}: {problem}; Alembic cannot "
+                    "read this file")
+        owners = sorted(doc.options, key=lambda o: o.value_start)
+        here = os.path.dirname(os.path.abspath(self.path))
+        for option in doc.options:
+            lookup = ini.lookup_for(doc, option.section, here)
+            value, _ = ini.interpolate(option.raw, lookup)
+            self._value(value, option, owners)
+            self._shell_advice(option)
+        comment_lines = [line for line, _ in doc.comments]
+        sections = {line.number: section for line, section in doc.comments}
+        self.lines(doc.lines, "comment", sections,
+                   {line.number for line in comment_lines})
+
+    def _value(self, value: Traced, option: ini.Option,
+               owners: list[ini.Option]) -> None:
+        creds = urls.find(value.text)
+        spans = [(c.start, c.end) for c in creds]
+        for cred in creds:
+            literal = value.literal_part(cred.start, cred.end)
+            if not literal.strip() or is_placeholder(cred.password,
+                                                     cred.user):
+                continue
+            source = value.source_of(cred.start)
+            if source is None:
+                source = option.value_start
+            holder = self._holder(owners, source) or option
+            used_by: tuple[str, ...] = ()
+            if holder is not option:
+                used_by = (f"[{option.section}] {option.key}",)
+            redacted = mask(value.text, spans, cred.url_start, cred.url_end)
+            self._add(cred, source, holder.section, holder.key, "value",
+                      redacted, used_by, (literal, cred.password,
+                                          value.text[cred.start:cred.end]))
+
+    def lines(self, lines: list[ini.Line], context: str,
+              sections: dict[int, str | None] | None = None,
+              marked: set[int] | None = None) -> None:
+        """The line-by-line reading; ``marked`` lines get ``context``."""
+        if not self.line_starts:
+            self.line_starts = [line.offset for line in lines] or [0]
+        for line in lines:
+            if "://" not in line.text:
+                continue
+            creds = urls.find(line.text)
+            spans = [(c.start, c.end) for c in creds]
+            for cred in creds:
+                literal = line.text[cred.start:cred.end]
+                if is_placeholder(cred.password, cred.user):
+                    continue
+                here = context if marked is None or (
+                    line.number in marked) else "text"
+                section = (sections or {}).get(line.number)
+                redacted = mask(line.text, spans, cred.url_start,
+                                cred.url_end)
+                self._add(cred, line.offset + cred.start, section, None,
+                          here, redacted, (), (literal, cred.password))
+
+    def _add(self, cred: urls.Credential, source: int,
+             section: str | None, key: str | None, context: str,
+             redacted: str, used_by: tuple[str, ...],
+             forms: tuple[str, ...]) -> None:
+        self.scrub.add(*forms)
+        slot = (source, cred.rule)
+        known = self.found.get(slot)
+        if known is not None:
+            if used_by and used_by[0] not in known.used_by:
+                self.found[slot] = known._replace(
+                    used_by=known.used_by + used_by)
+            return
+        line, column = self.position(source)
+        self.found[slot] = Finding(
+            self.path, line, column, section, key, cred.rule, context,
+            redacted, fingerprint(cred.user, cred.host, cred.password),
+            cred.host, used_by)
+
+    def _holder(self, owners: list[ini.Option],
+                source: int) -> ini.Option | None:
+        """The option whose written value holds offset ``source``."""
+        if len(self.owner_starts) != len(owners):
+            self.owner_starts = [o.value_start for o in owners]
+        index = bisect_right(self.owner_starts, source) - 1
+        while index >= 0:
+            option = owners[index]
+            if option.value_start <= source <= option.value_end:
+                return option
+            if option.value_end < source:
+                return None
+            index -= 1
+        return None
+
+    def _shell_advice(self, option: ini.Option) -> None:
+        raw = option.raw.text
+        if "$" not in raw or not (option.key.endswith("url")
+                                  or "://" in raw):
+            return
+        match = SHELL_VARIABLE.search(raw)
+        if match is None:
+            return
+        source = option.raw.source_of(match.start())
+        line, column = self.position(
+            option.value_start if source is None else source)
+        self.advice.append(Advice(
+            self.path, line, column,
+            f"[{option.section}] {option.key}: configparser does not "
+            f"expand {match.group()}; Alembic would use it literally. "
+            "Write %(DB_URL)s and set it in env.py with "
+            "config.set_main_option('DB_URL', os.environ['DB_URL'])"))

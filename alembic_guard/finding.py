@@ -1,0 +1,111 @@
+"""What a scan reports, and the ways a password is kept out of it."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+MASK = "***"
+REDACTED_WIDTH = 200
+# Scrubbing every occurrence of a password in output protects against a
+# user equal to the password (postgres:postgres); below this length it
+# would mangle ordinary words, and the password span is masked anyway.
+SCRUB_MIN = 3
+# PBKDF2 rounds for fingerprints: a plain hash of "postgres" is reversed
+# by a dictionary in microseconds; this costs an attacker about 20 ms a
+# guess while a scan pays it once per finding.
+FINGERPRINT_ROUNDS = 50_000
+
+
+class Finding(NamedTuple):
+    path: str
+    line: int
+    column: int
+    section: str | None
+    key: str | None
+    rule: str
+    context: str
+    redacted: str
+    fingerprint: str
+    host: str
+    used_by: tuple[str, ...] = ()
+
+
+class Advice(NamedTuple):
+    path: str
+    line: int
+    column: int
+    message: str
+
+
+_fingerprints: dict[tuple[str, str, str], str] = {}
+
+
+def fingerprint(user: str, host: str, password: str) -> str:
+    """A stable name for one credential that does not reveal it."""
+    slot = (user, host.lower(), password)
+    if slot not in _fingerprints:
+        _fingerprints[slot] = _derive(*slot)
+    return _fingerprints[slot]
+
+
+def _derive(user: str, host: str, password: str) -> str:
+    import hashlib
+
+    salt = "\0".join(("alembic-guard/1", user, host)).encode(
+        "utf-8", "surrogatepass")
+    digest = hashlib.pbkdf2_hmac(
+        "sha256", password.encode("utf-8", "surrogatepass"), salt,
+        FINGERPRINT_ROUNDS)
+    return digest[:8].hex()
+
+
+def printable(text: str) -> str:
+    """One line of text that any terminal and encoder accepts."""
+    out = []
+    for char in text:
+        if char in "\r\n":
+            out.append("\\n" if char == "\n" else "\\r")
+        elif "\ud800" <= char <= "\udfff":
+            out.append("\ufffd")
+        elif not char.isprintable() and char != " ":
+            out.append(f"\\x{ord(char):02x}" if ord(char) < 256 else "?")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def mask(text: str, spans: list[tuple[int, int]], start: int,
+         end: int) -> str:
+    """``text[start:end]`` with each span replaced by the mask."""
+    out = []
+    pos = start
+    for lo, hi in sorted(spans):
+        if hi <= pos or lo >= end:
+            continue
+        out.append(text[pos:max(lo, pos)])
+        out.append(MASK)
+        pos = max(pos, hi)
+    out.append(text[pos:end])
+    shown = printable("".join(out).strip())
+    if len(shown) > REDACTED_WIDTH:
+        shown = shown[:REDACTED_WIDTH - 3] + "..."
+    return shown
+
+
+class Scrubber:
+    """Removes every known password, in each spelling, from a text."""
+
+    def __init__(self) -> None:
+        self.secrets: set[str] = set()
+
+    def add(self, *forms: str) -> None:
+        for form in forms:
+            form = form.strip()
+            if len(form) >= SCRUB_MIN:
+                self.secrets.add(form)
+                self.secrets.add(printable(form))
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text

@@ -1,0 +1,217 @@
+"""Find the passwords a database URL carries.
+
+The reading follows ``sqlalchemy.engine.make_url``: ``name://user:password
+@host/database?query``, with ``%XX`` escapes decoded. It is more lenient
+than make_url on purpose, because a URL SQLAlchemy rejects still leaks
+its password: a raw ``@`` or ``/`` in the password, comma-separated
+hosts, TNS descriptors and spaces are all read. Where the split between
+password and host is ambiguous, the password is taken as long as it can
+be, so that a masked URL never shows part of one.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+from urllib.parse import unquote, unquote_plus
+
+SCHEME_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-_")
+QUERY_PASSWORD_KEYS = frozenset(("password", "passwd", "pwd"))
+ODBC_PASSWORD_KEYS = frozenset(("pwd", "password"))
+QUOTES = "\"'`"
+
+
+class Credential(NamedTuple):
+    rule: str
+    # The password as written, ``text[start:end]``, and as the driver
+    # would receive it.
+    start: int
+    end: int
+    password: str
+    user: str
+    host: str
+    url_start: int
+    url_end: int
+
+
+def find(text: str) -> list[Credential]:
+    """Every password in a URL anywhere in ``text``."""
+    found: list[Credential] = []
+    starts = _url_starts(text)
+    for i, (begin, after) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
+        quote = text[begin - 1:begin] if begin else ""
+        if quote and quote in QUOTES:
+            closing = text.find(quote, after, end)
+            end = closing if closing >= 0 else end
+        found.extend(_parse(text, begin, after, end))
+    return found
+
+
+def _url_starts(text: str) -> list[tuple[int, int]]:
+    """(scheme start, authority start) of each ``scheme://``."""
+    starts = []
+    floor = 0
+    pos = text.find("://")
+    while pos >= 0:
+        begin = pos
+        while begin > floor and text[begin - 1] in SCHEME_CHARS:
+            begin -= 1
+        while begin < pos and not text[begin].isalpha():
+            begin += 1
+        if begin < pos:
+            starts.append((begin, pos + 3))
+        floor = pos + 3
+        pos = text.find("://", floor)
+    return starts
+
+
+def _parse(text: str, begin: int, after: int,
+           end: int) -> list[Credential]:
+    found = []
+    at = text.find("@", after, end)
+    query_from = after
+    user, host = "", ""
+    if at >= 0:
+        question = text.find("?", at, end)
+        last_at = text.rfind("@", at, question if question >= 0 else end)
+        userinfo = text[after:last_at]
+        host = _host(text, last_at + 1, end)
+        user, credential = _userinfo(text, after, userinfo)
+        if user is not None:
+            query_from = last_at + 1
+            if credential is not None:
+                start, stop = credential
+                found.append(Credential(
+                    "userinfo-password", start, stop,
+                    unquote(text[start:stop]), unquote(user), host,
+                    begin, end))
+        else:
+            user, host = "", _host(text, after, end)
+    else:
+        host = _host(text, after, end)
+    question = text.find("?", query_from, end)
+    if question >= 0:
+        found.extend(_query(text, question + 1, end, user, host, begin))
+    return found
+
+
+def _userinfo(text: str, after: int,
+              userinfo: str) -> tuple[str | None, tuple[int, int] | None]:
+    """The user and the password span, or (None, None) if ``userinfo``
+    cannot be one (it holds a path, or is prose)."""
+    colon = userinfo.find(":")
+    user = userinfo if colon < 0 else userinfo[:colon]
+    if "/" in user or any(c.isspace() for c in user):
+        return None, None
+    if colon < 0:
+        return user, None
+    password = userinfo[colon + 1:]
+    digits = len(password) - len(password.lstrip("0123456789"))
+    if digits and password[digits:digits + 1] == "/":
+        # host:port/path@... : a port, not a password.
+        return None, None
+    stripped = password.rstrip()
+    if not stripped:
+        return user, None
+    start = after + colon + 1
+    return user, (start, start + len(stripped))
+
+
+def _host(text: str, start: int, end: int) -> str:
+    stop = end
+    for mark in "/?":
+        found = text.find(mark, start, end)
+        if found >= 0:
+            stop = min(stop, found)
+    return text[start:stop].strip()
+
+
+def _query(text: str, start: int, end: int, user: str, host: str,
+           begin: int) -> list[Credential]:
+    found = []
+    pos = start
+    while pos <= end:
+        amp = text.find("&", pos, end)
+        stop = end if amp < 0 else amp
+        key, eq, value = text[pos:stop].partition("=")
+        key = unquote_plus(key).strip().lower()
+        vstart = text.find("=", pos, stop) + 1 if eq else stop
+        raw = text[vstart:stop].rstrip()
+        if eq and key in QUERY_PASSWORD_KEYS and raw.strip():
+            found.append(Credential(
+                "query-password", vstart, vstart + len(raw),
+                unquote_plus(raw), user, host, begin, end))
+        elif eq and key == "odbc_connect":
+            found.extend(_odbc(text, vstart, vstart + len(raw), host,
+                               begin, end))
+        pos = stop + 1
+    return found
+
+
+def _odbc(text: str, start: int, stop: int, host: str, begin: int,
+          end: int) -> list[Credential]:
+    decoded = unquote_plus(text[start:stop])
+    found = []
+    for key, value, at in odbc_pairs(decoded):
+        if key in ODBC_PASSWORD_KEYS and value:
+            pos = _encoded_index(text, start, stop, at)
+            found.append(Credential("odbc-password", pos, stop, value,
+                                    _odbc_user(decoded), host, begin, end))
+    return found
+
+
+def _odbc_user(decoded: str) -> str:
+    for key, value, _ in odbc_pairs(decoded):
+        if key in ("uid", "user id", "user"):
+            return value
+    return ""
+
+
+def odbc_pairs(conn: str) -> list[tuple[str, str, int]]:
+    """``(key, value, value index)`` of an ODBC connection string, where a
+    ``{braced}`` value may hold ``;`` and ``}}`` stands for ``}``."""
+    pairs = []
+    pos = 0
+    while pos < len(conn):
+        eq = conn.find("=", pos)
+        if eq < 0:
+            break
+        key = conn[pos:eq].strip().lower()
+        vpos = eq + 1
+        while vpos < len(conn) and conn[vpos] == " ":
+            vpos += 1
+        if conn.startswith("{", vpos):
+            value, pos = _braced(conn, vpos)
+        else:
+            semi = conn.find(";", vpos)
+            semi = len(conn) if semi < 0 else semi
+            value, pos = conn[vpos:semi].strip(), semi + 1
+        pairs.append((key, value, vpos))
+    return pairs
+
+
+def _braced(conn: str, start: int) -> tuple[str, int]:
+    out = []
+    pos = start + 1
+    while pos < len(conn):
+        if conn[pos] == "}":
+            if conn.startswith("}}", pos):
+                out.append("}")
+                pos += 2
+                continue
+            semi = conn.find(";", pos)
+            return "".join(out), len(conn) if semi < 0 else semi + 1
+        out.append(conn[pos])
+        pos += 1
+    return "".join(out), len(conn)
+
+
+def _encoded_index(text: str, start: int, stop: int, wanted: int) -> int:
+    """Where decoded character ``wanted`` of ``text[start:stop]`` is
+    written (an ``%XX`` escape counts as one character)."""
+    pos = start
+    count = 0
+    while pos < stop and count < wanted:
+        pos += 3 if text[pos] == "%" and pos + 2 < stop else 1
+        count += 1
+    return pos
