@@ -1,0 +1,71 @@
+"""Shared fixtures: throwaway git repositories with a fixed identity."""
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.invalid",
+    "GIT_COMMITTER_NAME": "Test Committer",
+    "GIT_COMMITTER_EMAIL": "committer@example.invalid",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00+00:00",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00",
+}
+
+
+def git(repo: Path | str, *args: str, input: bytes | None = None) -> str:
+    """Run git in ``repo`` with a fixed identity; return stdout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(IDENTITY)
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    env["HOME"] = str(Path(repo).parent)
+    proc = subprocess.run(["git", *args], cwd=repo, input=input,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=env, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"git {' '.join(args)}: {proc.stderr.decode(errors='replace')}")
+    return proc.stdout.decode("utf-8", "surrogateescape")
+
+
+def init_repo(path: Path, bare: bool = False) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main", *(["--bare"] if bare else []))
+    git(path, "config", "user.name", "Test Author")
+    git(path, "config", "user.email", "author@example.invalid")
+    git(path, "config", "commit.gpgsign", "false")
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Path]:
+    """An empty work tree repository, as the working directory."""
+    path = init_repo(tmp_path / "repo")
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield path
+    finally:
+        os.chdir(old)
+
+
+def commit(repo: Path, files: dict[str, str | bytes], message: str) -> str:
+    """Write ``files`` (None deletes), commit them, return the hash."""
+    for name, content in files.items():
+        target = repo / name
+        if content is None:
+            git(repo, "rm", "-q", "--", name)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+        git(repo, "add", "--", name)
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
