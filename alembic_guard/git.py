@@ -3,11 +3,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-from typing import Iterator
+from collections.abc import Iterator
+from typing import NamedTuple
 
 
 class GitError(Exception):
     """git failed or is missing; str() is the one-line reason."""
+
+
+class Staged(NamedTuple):
+    """One file added or changed in the index."""
+
+    path: str  # relative to the top of the work tree, '/' separated
+    blob: str
 
 
 def environment() -> dict[str, str]:
@@ -32,10 +40,11 @@ def run(*args: str, cwd: str | None = None, stdin: bytes | None = None,
     command = ("git",) + args
     try:
         proc = subprocess.run(command, cwd=cwd, input=stdin,
-                              stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, env=environment())
+                              capture_output=True, env=environment())
     except FileNotFoundError:
         raise GitError("git: command not found") from None
+    except OSError as exc:
+        raise GitError(f"git: {exc.strerror or exc}") from None
     if check and proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip()
         first = message.splitlines()[0] if message else ""
@@ -44,18 +53,32 @@ def run(*args: str, cwd: str | None = None, stdin: bytes | None = None,
     return proc.stdout
 
 
-def staged(cwd: str | None = None) -> list[tuple[str, str]]:
-    """``(path, blob id)`` of each file added or changed in the index."""
+def work_tree(cwd: str | None = None) -> tuple[str, str]:
+    """The top of the work tree holding ``cwd`` and where ``cwd`` is in
+    it ('' at the top, else 'sub/dir/'); GitError outside one."""
+    out = run("rev-parse", "--show-toplevel", "--show-prefix", cwd=cwd,
+              check=False)
+    lines = out.decode("utf-8", "surrogateescape").splitlines()
+    if not lines or not os.path.isabs(lines[0]):
+        raise GitError("not inside a git work tree")
+    return lines[0], lines[1] if len(lines) > 1 else ""
+
+
+def staged(cwd: str | None = None) -> list[Staged]:
+    """Each regular file added or changed in the index (against HEAD,
+    or against nothing before the first commit)."""
     out = run("diff", "--cached", "--raw", "-z", "--no-abbrev",
-              "--no-renames", "--diff-filter=ACMRT", cwd=cwd)
+              "--no-renames", "--no-ext-diff", "--diff-filter=ACMRT",
+              cwd=cwd)
     fields = out.split(b"\0")
     entries = []
-    # Records come as ":old-mode new-mode old-id new-id status" NUL path.
-    for meta, path in zip(fields[0::2], fields[1::2]):
+    # Records come as ":old-mode new-mode old-id new-id status" NUL path;
+    # symbolic links (120000) and submodules (160000) hold no config.
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
         parts = meta.split()
         if len(parts) >= 4 and parts[1] in (b"100644", b"100755"):
-            entries.append((path.decode("utf-8", "surrogateescape"),
-                            parts[3].decode()))
+            entries.append(Staged(path.decode("utf-8", "surrogateescape"),
+                                  parts[3].decode()))
     return entries
 
 
@@ -69,9 +92,9 @@ def cat_blobs(blobs: list[str], cwd: str | None = None,
     out = run("cat-file", "--batch", cwd=cwd, stdin=request)
     pos = 0
     for blob in blobs:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        if len(header) < 3:
+        end = out.find(b"\n", pos)
+        header = out[pos:end].split() if end >= 0 else []
+        if len(header) < 3 or not header[2].isdigit():
             raise GitError(f"git cat-file: cannot read blob {blob}")
         size = int(header[2])
         data = out[end + 1:end + 1 + size]

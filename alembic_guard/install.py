@@ -52,24 +52,53 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"alembic-guard: {args.repo}: not a git "
                          f"repository ({exc})\n")
         return ERROR
-    hooks = os.path.join(args.repo, hooks)
-    path = os.path.join(hooks, args.hook)
-    if os.path.exists(path):
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            ours = MARKER in handle.read()
-        if not ours and not args.force:
+    # --git-path answers relative to --repo, and honours core.hooksPath.
+    path = os.path.join(args.repo, hooks, args.hook)
+    try:
+        return _install(path, args.hook, args.force)
+    except OSError as exc:
+        sys.stderr.write(f"alembic-guard: {exc.filename or path}: "
+                         f"{exc.strerror or exc}\n")
+        return ERROR
+
+
+def _install(path: str, hook: str, force: bool) -> int:
+    if os.path.lexists(path):
+        if not _ours(path) and not force:
             sys.stderr.write(
                 f"alembic-guard: {path} exists and is not ours; add "
-                f"'alembic-guard {HOOKS[args.hook]}' to it, or rerun "
-                "with --force to replace it\n")
+                f"'alembic-guard {HOOKS[hook]}' to it, or rerun "
+                "with --force to replace it (it is kept)\n")
             return ERROR
-        if not ours:
-            os.replace(path, path + ".orig")
-    os.makedirs(hooks, exist_ok=True)
+        if not _ours(path):
+            kept = _free_name(path + ".orig")
+            os.replace(path, kept)
+            sys.stderr.write(f"alembic-guard: kept the old hook as "
+                             f"{kept}\n")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     temporary = path + ".tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(script(args.hook))
+        handle.write(script(hook))
     os.chmod(temporary, 0o755)
     os.replace(temporary, path)
     sys.stderr.write(f"alembic-guard: installed {path}\n")
     return CLEAN
+
+
+def _ours(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return MARKER in handle.read(4096)
+    except OSError:
+        # A dangling link or a folder: not something we wrote.
+        return False
+
+
+def _free_name(path: str) -> str:
+    """``path``, or ``path.N`` for the first N not taken: never overwrite
+    a hook kept by an earlier --force."""
+    candidate, number = path, 0
+    while os.path.lexists(candidate):
+        number += 1
+        candidate = f"{path}.{number}"
+    return candidate

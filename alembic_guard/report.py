@@ -1,16 +1,18 @@
 """Writing scan results for people (text) and for programs (JSON)."""
 from __future__ import annotations
 
-import json
-from typing import Iterable, TextIO
+import os
+from collections.abc import Iterable
+from typing import TextIO
 
-from alembic_guard.finding import Advice, Finding, Scrubber
+from alembic_guard.finding import Advice, Finding, Scrubber, printable
 
 RULE_TEXT = {
     "userinfo-password": "password in URL",
     "query-password": "password= in URL query",
     "odbc-password": "PWD= in odbc_connect",
 }
+BOLD, RED, YELLOW, RESET = "\033[1m", "\033[31m", "\033[33m", "\033[0m"
 
 
 def hint(finding: Finding) -> str:
@@ -34,16 +36,26 @@ def where(finding: Finding) -> str:
         parts.append("comment")
     if finding.used_by:
         parts.append(f"(used by {', '.join(finding.used_by)})")
-    return " ".join(parts)
+    return printable(" ".join(parts))
 
 
-def text_line(finding: Finding) -> str:
+def text_line(finding: Finding, colour: bool = False) -> str:
+    """One finding as ``path:line:col: [section] key: rule: URL (hint;
+    fingerprint F)``, one line whatever the path holds."""
     place = where(finding)
-    return (f"{finding.path}:{finding.line}:{finding.column}: "
-            f"{place + ': ' if place else ''}"
-            f"{RULE_TEXT.get(finding.rule, finding.rule)}: "
+    rule = RULE_TEXT.get(finding.rule, finding.rule)
+    head = f"{printable(finding.path)}:{finding.line}:{finding.column}:"
+    if colour:
+        head, rule = f"{BOLD}{head}{RESET}", f"{RED}{rule}{RESET}"
+    return (f"{head} {place + ': ' if place else ''}{rule}: "
             f"{finding.redacted} ({hint(finding)}; "
             f"fingerprint {finding.fingerprint})")
+
+
+def advice_line(item: Advice, colour: bool = False) -> str:
+    head = f"{printable(item.path)}:{item.line}:{item.column}:"
+    label = f"{YELLOW}advice{RESET}" if colour else "advice"
+    return f"{head} {label}: {printable(item.message)}"
 
 
 def scrubbed(finding: Finding, scrub: Scrubber) -> Finding:
@@ -70,25 +82,43 @@ def as_dict(finding: Finding) -> dict[str, object]:
     }
 
 
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
 def write(out: TextIO, err: TextIO, fmt: str, findings: Iterable[Finding],
           advice: Iterable[Advice], notices: Iterable[str],
-          scrub: Scrubber) -> None:
+          scrub: Scrubber, colour: bool | None = None) -> None:
     """Findings go to ``out``; advice and notices to ``err`` (in JSON
-    the advice is part of the document)."""
+    the advice is part of the document). ``colour`` None: decide from
+    ``out``."""
     clean = [scrubbed(f, scrub) for f in findings]
     advice = [a._replace(message=scrub(a.message), path=scrub(a.path))
               for a in advice]
     for notice in notices:
-        err.write(scrub(notice) + "\n")
+        err.write(printable(scrub(notice)) + "\n")
     if fmt == "json":
-        document = {
-            "findings": [as_dict(f) for f in clean],
-            "advice": [a._asdict() for a in advice],
-        }
-        out.write(scrub(json.dumps(document, indent=2)) + "\n")
+        _write_json(out, clean, advice, scrub)
         return
+    paint = use_colour(out) if colour is None else colour
     for finding in clean:
-        out.write(text_line(finding) + "\n")
+        out.write(text_line(finding, paint) + "\n")
     for item in advice:
-        err.write(f"{item.path}:{item.line}:{item.column}: advice: "
-                  f"{item.message}\n")
+        err.write(advice_line(item, paint and use_colour(err)) + "\n")
+
+
+def _write_json(out: TextIO, findings: list[Finding],
+                advice: list[Advice], scrub: Scrubber) -> None:
+    # json is imported here: the commit hook prints text and a clean run
+    # should not pay for it.
+    import json
+
+    document = {
+        "findings": [as_dict(f) for f in findings],
+        "advice": [a._asdict() for a in advice],
+    }
+    out.write(scrub(json.dumps(document, indent=2)) + "\n")

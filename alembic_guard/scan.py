@@ -4,14 +4,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 from alembic_guard import files
 from alembic_guard.cli import CLEAN, ERROR, FOUND
 from alembic_guard.detect import Result, scan_text
 from alembic_guard.finding import Advice, Finding, Scrubber
 from alembic_guard.report import write
-from alembic_guard.settings import BadSettings, Settings, load
+from alembic_guard.settings import SECTION, BadSettings, Settings, load
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,69 +27,90 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE",
                         help="settings file (default: setup.cfg or "
                              "pyproject.toml of the repository)")
-    parser.add_argument("--max-bytes", type=int, metavar="N",
+    parser.add_argument("--max-bytes", type=_positive, metavar="N",
                         help="refuse files larger than N bytes "
                              f"(default {files.DEFAULT_MAX_BYTES})")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a positive whole number")
+    return int(text)
 
 
 class Collected:
     """Everything one run found, across files."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.findings: list[Finding] = []
         self.advice: list[Advice] = []
         self.notices: list[str] = []
         self.errors = 0
         self.scrub = Scrubber()
 
-    def add(self, result: Result, settings: Settings) -> None:
+    def add(self, result: Result) -> None:
         self.findings.extend(
             f for f in result.findings
-            if not settings.allows(f.fingerprint, f.host))
+            if not self.settings.allows(f.fingerprint, f.host))
         self.advice.extend(result.advice)
         self.notices.extend(result.notices)
 
-    def scan(self, path: str, data: bytes, settings: Settings) -> None:
+    def scan(self, path: str, data: bytes) -> None:
         text, binary = files.decode(data)
         if binary:
             self.notices.append(f"{path}: binary content (NUL bytes); "
                                 "scanned line by line")
         self.add(scan_text(text, path, self.scrub,
-                           "text" if binary else None), settings)
+                           "text" if binary else None))
 
     def error(self, message: str) -> None:
         self.errors += 1
         self.notices.append(f"alembic-guard: {message}")
 
     def exit_code(self) -> int:
+        # An input we could not read may hold a password: that outranks
+        # the findings, so that a broken run never passes for a finished
+        # one.
         if self.errors:
             return ERROR
         return FOUND if self.findings else CLEAN
 
 
 def run(args: argparse.Namespace) -> int:
-    found = Collected()
     try:
         settings = load(args.config)
     except BadSettings as exc:
         sys.stderr.write(f"alembic-guard: {exc}\n")
         return ERROR
+    found = Collected(settings)
     limit = args.max_bytes or settings.max_bytes or files.DEFAULT_MAX_BYTES
     if args.staged:
-        _staged(args.paths, settings, limit, found)
+        _staged(args.paths, limit, found)
     else:
-        for path, data in _on_disk(args.paths or ["."], settings, limit,
-                                   found):
-            found.scan(path, data, settings)
+        for path, data in _on_disk(args.paths or ["."], limit, found):
+            found.scan(path, data)
     write(sys.stdout, sys.stderr, args.format, found.findings,
           found.advice, found.notices, found.scrub)
+    if found.findings and args.format == "text":
+        sys.stderr.write(_summary(found.findings))
     return found.exit_code()
 
 
-def _on_disk(paths: list[str], settings: Settings, limit: int,
+def _summary(findings: list[Finding]) -> str:
+    paths = len({f.path for f in findings})
+    return (f"alembic-guard: {len(findings)} database password"
+            f"{'s' if len(findings) > 1 else ''} in {paths} file"
+            f"{'s' if paths > 1 else ''}. A finding that is meant to be "
+            f"there: add its fingerprint to allow-fingerprints in "
+            f"[{SECTION}] of setup.cfg.\n")
+
+
+def _on_disk(paths: list[str], limit: int,
              found: Collected) -> Iterator[tuple[str, bytes]]:
     for path in files.expand(paths):
-        if settings.excludes(os.path.normpath(path)):
+        if found.settings.excludes(os.path.abspath(path)):
             continue
         try:
             yield path, files.read_bytes(path, limit)
@@ -97,26 +118,47 @@ def _on_disk(paths: list[str], settings: Settings, limit: int,
             found.error(str(exc))
 
 
-def _staged(paths: list[str], settings: Settings, limit: int,
-            found: Collected) -> None:
+def _staged(paths: list[str], limit: int, found: Collected) -> None:
     from alembic_guard import git
 
-    wanted = {os.path.normpath(p) for p in paths}
     try:
-        entries = [
-            (path, blob) for path, blob in git.staged()
-            if (files.is_candidate(path) if not wanted
-                else os.path.normpath(path) in wanted)
-            and not settings.excludes(path)]
-        names = {}
-        for path, blob in entries:
-            names.setdefault(blob, []).append(path)
+        top, prefix = git.work_tree()
+    except git.GitError as exc:
+        found.error(f"--staged: {os.getcwd()}: {exc}")
+        return
+    wanted = [_from_top(prefix, p) for p in paths]
+    try:
+        names: dict[str, list[str]] = {}
+        for entry in git.staged():
+            full = os.path.join(top, entry.path)
+            if _chosen(entry.path, wanted) and \
+                    not found.settings.excludes(full):
+                names.setdefault(entry.blob, []).append(
+                    os.path.relpath(full))
         for blob, data in git.cat_blobs(list(names), limit=limit):
             for path in names[blob]:
                 if data is None:
                     found.error(f"{path}: staged version is over the "
-                                f"{limit} byte limit")
+                                f"{limit} byte limit (raise it with "
+                                "--max-bytes)")
                 else:
-                    found.scan(path, data, settings)
+                    found.scan(path, data)
     except git.GitError as exc:
         found.error(str(exc))
+
+
+def _from_top(prefix: str, path: str) -> str:
+    """A path given relative to the current folder, as git names it:
+    relative to the top of the work tree, '/' separated."""
+    joined = os.path.normpath(os.path.join(prefix, path))
+    return "" if joined == "." else joined.replace(os.sep, "/")
+
+
+def _chosen(path: str, wanted: list[str]) -> bool:
+    """With no paths given, the files the guard scans by name; else the
+    paths given and everything under the folders given."""
+    if path in wanted:
+        return True
+    under = not wanted or any(w == "" or path.startswith(w + "/")
+                              for w in wanted)
+    return under and files.is_candidate(path)

@@ -6,13 +6,18 @@ top of the repository, or from the file named by ``--config``::
 
     [alembic-guard]
     allow-fingerprints = 3f1c9a0b7d2e4c68
-    allow-hosts = localhost 127.0.0.1 *.test
-    exclude = tests/fixtures/*
+    allow-hosts = localhost 127.0.0.1:5433 *.test
+    exclude = tests/fixtures
+    max-bytes = 1048576
+
+Exclude patterns are matched against paths relative to the folder of the
+settings file, and exclude a folder's whole tree when they match it.
 """
 from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 from typing import Any, NamedTuple
 
 from alembic_guard import ini
@@ -30,27 +35,66 @@ class Settings(NamedTuple):
     allow_hosts: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     max_bytes: int | None = None
-    source: str | None = None
+    source: str | None = None  # absolute path of the settings file
 
     def allows(self, fingerprint: str, host: str) -> bool:
-        if fingerprint in self.allow_fingerprints:
+        """Whether a finding is accepted on purpose: its fingerprint is
+        listed, or every host of its URL matches an allowed host."""
+        if fingerprint.lower() in self.allow_fingerprints:
             return True
-        names = [_hostname(h) for h in host.split(",") if h.strip()]
-        return bool(names) and bool(self.allow_hosts) and all(
-            any(fnmatch.fnmatchcase(name, pattern.lower())
-                for pattern in self.allow_hosts)
-            for name in names)
+        hosts = [_split_host(h) for h in host.split(",") if h.strip()]
+        patterns = [_split_host(p) for p in self.allow_hosts]
+        return bool(hosts) and all(
+            any(_host_matches(h, p) for p in patterns) for h in hosts)
 
     def excludes(self, path: str) -> bool:
-        path = path.replace(os.sep, "/")
-        return any(fnmatch.fnmatchcase(path, p) for p in self.exclude)
+        """Whether ``path`` (relative to the settings file's folder, or
+        absolute) matches an exclude pattern, itself or a parent."""
+        path = self.relative(path)
+        parts = path.split("/")
+        prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+        return any(fnmatch.fnmatchcase(prefix, pattern)
+                   for pattern in self.exclude for prefix in prefixes)
+
+    def relative(self, path: str) -> str:
+        """``path`` as the exclude patterns see it: '/' separated and,
+        when absolute, relative to the settings file's folder."""
+        if os.path.isabs(path) and self.source is not None:
+            path = os.path.relpath(path, os.path.dirname(self.source))
+        return os.path.normpath(path).replace(os.sep, "/")
 
 
-def _hostname(host: str) -> str:
-    host = host.strip().lower()
+def _split_host(host: str) -> tuple[str, str | None]:
+    """``(name, port or None)`` of ``host``, ``[v6]:port`` and bare IPv6
+    included; percent escapes decoded, case folded."""
+    host = _unquote(host.strip()).lower()
     if host.startswith("["):
-        return host[1:host.find("]")] if "]" in host else host[1:]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        close = host.find("]")
+        if close < 0:
+            return host[1:], None
+        rest = host[close + 1:]
+        return host[1:close], rest[1:] if rest.startswith(":") else None
+    if host.count(":") == 1:
+        name, port = host.split(":")
+        return name, port or None
+    return host, None
+
+
+def _host_matches(host: tuple[str, str | None],
+                  pattern: tuple[str, str | None]) -> bool:
+    # A pattern without a port allows every port of its hosts; one with
+    # a port allows only URLs that name that port.
+    if pattern[1] is not None and pattern[1] != host[1]:
+        return False
+    return fnmatch.fnmatchcase(host[0], pattern[0])
+
+
+def _unquote(text: str) -> str:
+    if "%" not in text:
+        return text
+    from urllib.parse import unquote
+
+    return unquote(text)
 
 
 def load(explicit: str | None, start: str = ".") -> Settings:
@@ -93,15 +137,16 @@ def _toml_table(path: str, data: bytes) -> dict[str, Any] | None:
     if f"[tool.{SECTION}]".encode() not in data and SECTION.encode() \
             not in data:
         return None
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # pragma: no cover (Python 3.10)
+    else:  # pragma: no cover (CI runs 3.11; 3.10 has no tomllib)
         import tomli as tomllib
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BadSettings(f"{path}: not valid TOML: {exc}") from None
-    table = parsed.get("tool", {}).get(SECTION)
+    tool = parsed.get("tool")
+    table = tool.get(SECTION) if isinstance(tool, dict) else None
     return table if isinstance(table, dict) else None
 
 
@@ -118,27 +163,42 @@ def _settings(path: str, table: dict[str, Any]) -> Settings:
     if unknown:
         raise BadSettings(f"{path}: unknown setting {unknown[0]!r} in "
                           f"[{SECTION}] (known: {', '.join(KEYS)})")
-    max_bytes = table.get("max-bytes")
-    if max_bytes is not None:
-        try:
-            max_bytes = int(max_bytes)
-        except (TypeError, ValueError):
-            raise BadSettings(
-                f"{path}: max-bytes must be a whole number") from None
     return Settings(
-        frozenset(h.lower() for h in _words(table, "allow-fingerprints")),
-        tuple(_words(table, "allow-hosts")),
-        tuple(_words(table, "exclude")),
-        max_bytes,
-        path,
+        frozenset(f.lower() for f in _words(path, table,
+                                            "allow-fingerprints")),
+        tuple(_words(path, table, "allow-hosts")),
+        tuple(_pattern(p) for p in _words(path, table, "exclude")),
+        _max_bytes(path, table.get("max-bytes")),
+        os.path.abspath(path),
     )
 
 
-def _words(table: dict[str, Any], key: str) -> list[str]:
+def _max_bytes(path: str, value: object) -> int | None:
+    if value is None:
+        return None
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value)
+    if number is None or number <= 0:
+        raise BadSettings(
+            f"{path}: max-bytes must be a positive whole number")
+    return number
+
+
+def _pattern(pattern: str) -> str:
+    # "./tests/" and "tests" name the same folder as the paths we match.
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    return pattern.rstrip("/") or "."
+
+
+def _words(path: str, table: dict[str, Any], key: str) -> list[str]:
     value = table.get(key, [])
     if isinstance(value, str):
         value = value.replace(",", " ").split()
     if not isinstance(value, list) or not all(
             isinstance(v, str) for v in value):
-        raise BadSettings(f"{key} must be a list of strings")
+        raise BadSettings(f"{path}: {key} must be a list of strings")
     return value
