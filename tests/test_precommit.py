@@ -1,0 +1,117 @@
+"""The user's loop with the real pre-commit framework and git commit.
+
+The hook repository is a git copy of this source tree, installed by
+pre-commit the way a user's ``repo:``/``rev:`` would install it. The
+hook environment is built once per session (it pip-installs the copy).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import IDENTITY, commit, git
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "Tr0ub4dor-pc7"
+LEAKY = ("[alembic]\n"
+         "script_location = migrations\n"
+         f"sqlalchemy.url = postgresql://app:{PASSWORD}@db.example/app\n")
+SAFE = ("[alembic]\n"
+        "script_location = migrations\n"
+        "sqlalchemy.url = %(DB_URL)s\n")
+IGNORE = shutil.ignore_patterns(
+    ".git", "__pycache__", "*.egg-info", ".mypy_cache", ".pytest_cache",
+    ".ruff_cache", ".hypothesis", "build", "dist", ".coverage*",
+    "docs-parts", "*.pyc")
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A git repository holding a copy of this project, and its commit."""
+    path = tmp_path_factory.mktemp("hook-src") / "alembic-guard"
+    shutil.copytree(ROOT, path, ignore=IGNORE, symlinks=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A", ".")
+    git(path, "commit", "-q", "-m", "alembic-guard under test")
+    return path, git(path, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def run(cwd: Path, home: Path, *command: str) -> tuple[int, str]:
+    """Run ``command`` as a user would, with pre-commit's store in
+    ``home``; return the exit status and stdout+stderr together."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(IDENTITY)
+    env.update(PRE_COMMIT_HOME=str(home), HOME=str(cwd.parent),
+               GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1")
+    proc = subprocess.run(command, cwd=cwd, env=env, check=False,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def config(source: tuple[Path, str]) -> str:
+    path, rev = source
+    return (f"repos:\n"
+            f"  - repo: {path}\n"
+            f"    rev: {rev}\n"
+            f"    hooks:\n"
+            f"      - id: alembic-guard\n")
+
+
+def pre_commit(*args: str) -> tuple[str, ...]:
+    return (sys.executable, "-m", "pre_commit", *args)
+
+
+def test_commit_refused_then_accepted(repo: Path, hook_repo: tuple[Path, str],
+                                      pre_commit_home: Path) -> None:
+    commit(repo, {".pre-commit-config.yaml": config(hook_repo)}, "hooks")
+    status, out = run(repo, pre_commit_home, *pre_commit("install"))
+    assert status == 0, out
+
+    (repo / "alembic.ini").write_text(LEAKY, encoding="utf-8")
+    git(repo, "add", "alembic.ini")
+    status, out = run(repo, pre_commit_home, "git", "commit", "-m", "db")
+    column = LEAKY.splitlines()[2].index(PASSWORD) + 1
+    assert status != 0, out
+    assert f"alembic.ini:3:{column}: [alembic] sqlalchemy.url" in out
+    assert "postgresql://app:***@db.example/app" in out
+    assert PASSWORD not in out
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
+
+    (repo / "alembic.ini").write_text(SAFE, encoding="utf-8")
+    git(repo, "add", "alembic.ini")
+    status, out = run(repo, pre_commit_home, "git", "commit", "-m", "db")
+    assert status == 0, out
+    assert PASSWORD not in git(repo, "log", "-p", "--all")
+
+
+def test_run_on_placeholder_file_passes(repo: Path,
+                                        hook_repo: tuple[Path, str],
+                                        pre_commit_home: Path) -> None:
+    commit(repo, {".pre-commit-config.yaml": config(hook_repo),
+                  "alembic.ini": SAFE}, "safe")
+    status, out = run(repo, pre_commit_home,
+                      *pre_commit("run", "--files", "alembic.ini"))
+    assert status == 0, out
+    assert "Passed" in out
+
+
+def test_try_repo_finds_leak(repo: Path, hook_repo: tuple[Path, str],
+                             pre_commit_home: Path) -> None:
+    (repo / "alembic.ini").write_text(LEAKY, encoding="utf-8")
+    git(repo, "add", "alembic.ini")
+    status, out = run(repo, pre_commit_home, *pre_commit(
+        "try-repo", str(hook_repo[0]), "alembic-guard",
+        "--ref", hook_repo[1], "--files", "alembic.ini"))
+    assert status == 1, out
+    assert "alembic.ini:3:" in out
+    assert PASSWORD not in out
