@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import IDENTITY, commit, git
 
 ROOT = Path(__file__).resolve().parent.parent
