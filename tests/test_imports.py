@@ -1,0 +1,131 @@
+"""What the commit hook imports: nothing it does not need.
+
+Every commit pays for the hook's imports. Each case runs a real scan in
+a fresh interpreter and lists the modules that the scan added to those
+the interpreter had already loaded (site hooks on some machines load
+``re``, ``typing`` and more before any of our code runs).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import commit, git, init_repo
+
+# Never on the scan path: history tooling, database stacks, optional
+# engines, and what only the audit, the fixer or a server would use.
+HEAVY = frozenset(
+    (
+        "git",
+        "gitdb",
+        "smmap",
+        "sqlalchemy",
+        "alembic",
+        "psycopg",
+        "psycopg2",
+        "asyncpg",
+        "regex",
+        "jsonschema",
+        "hypothesis",
+        "configparser",
+        "logging",
+        "asyncio",
+        "email",
+        "http",
+        "urllib.request",
+        "ssl",
+        "socket",
+        "multiprocessing",
+        "concurrent",
+        "sqlite3",
+        "alembic_guard.audit",
+        "alembic_guard.fix",
+        "alembic_guard.install",
+    )
+)
+# json only for --format json, hashlib only to fingerprint a finding,
+# subprocess (our git runner) only for --staged.
+LAZY = frozenset(("json", "hashlib", "subprocess", "alembic_guard.git"))
+
+CHILD = """\
+import sys
+before = set(sys.modules)
+from alembic_guard.cli import main
+code = main(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    out.write("\\n".join(sorted(set(sys.modules) - before)))
+sys.exit(code)
+"""
+
+CLEAN = """\
+[alembic]
+script_location = %(here)s/alembic
+sqlalchemy.url = postgresql://app@db.internal.example/app
+"""
+PASSWORD = "imports-test-not-real-9Vx"
+FOUND = CLEAN.replace("app@", f"app:{PASSWORD}@")
+
+
+def loaded(tmp_path: Path, cwd: Path, *args: str, expected: int) -> set[str]:
+    listing = tmp_path / "modules.txt"
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(listing), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert PASSWORD not in proc.stdout + proc.stderr
+    assert proc.returncode == expected, proc.stderr
+    return set(listing.read_text().split())
+
+
+def top_names(modules: set[str]) -> set[str]:
+    """Each module and every package above it."""
+    names = set()
+    for module in modules:
+        parts = module.split(".")
+        names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return names
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "expected", "allowed"),
+    [
+        pytest.param(CLEAN, (), 0, set(), id="clean-text"),
+        pytest.param(FOUND, (), 1, {"hashlib"}, id="finding-text"),
+        pytest.param(
+            CLEAN, ("--format", "json"), 0, {"json"}, id="clean-json"
+        ),
+    ],
+)
+def test_scan_imports(
+    tmp_path: Path,
+    content: str,
+    args: tuple[str, ...],
+    expected: int,
+    allowed: set[str],
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "alembic.ini").write_text(content)
+    modules = loaded(
+        tmp_path, work, "scan", *args, "alembic.ini", expected=expected
+    )
+    assert "alembic_guard.scan" in modules
+    unwanted = top_names(modules) & (HEAVY | (LAZY - allowed))
+    assert not unwanted
+
+
+def test_staged_scan_runs_git_without_gitpython(tmp_path: Path) -> None:
+    work = init_repo(tmp_path / "repo")
+    commit(work, {"README.md": "demo\n"}, "start")
+    (work / "alembic.ini").write_text(CLEAN)
+
+    git(work, "add", "alembic.ini")
+    modules = loaded(tmp_path, work, "scan", "--staged", expected=0)
+    assert "alembic_guard.git" in modules
+    assert not top_names(modules) & (HEAVY | {"json", "hashlib"})
