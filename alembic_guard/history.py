@@ -1,0 +1,287 @@
+"""Streaming a repository's history through a few long-lived git
+processes: one ``git log`` for every change to a candidate file, one
+``git cat-file --batch-command`` for the blobs, one ``git ls-tree`` per
+ref tip. Nothing here judges content; audit.py does.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from typing import IO, NamedTuple
+
+from alembic_guard.git import GitError, environment
+
+# What git's pathspec can narrow to before files.is_candidate decides;
+# ".gitmodules" rides along so that submodules can be mentioned.
+PATHSPEC = (":(glob)**/*.ini", ":(glob)**/*.ini.*", ":(glob)**/*.cfg",
+            ":(glob)**/*.cfg.*", ":(glob)**/env.py",
+            ":(glob)**/pyproject.toml", ":(glob)**/.gitmodules")
+GITLINK = "160000"
+CHUNK = 1 << 16
+# Variables naming the repository itself: dropped when REPO is given,
+# so that a hook's GIT_DIR cannot redirect an explicit audit.
+LOCATORS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")
+
+
+class Header(NamedTuple):
+    """A commit (shown once per parent for a merge)."""
+
+    commit: str
+    parents: tuple[str, ...]
+
+
+class Change(NamedTuple):
+    commit: str
+    path: str
+    old: str
+    new: str
+    new_mode: str
+
+
+class Entry(NamedTuple):
+    path: str
+    blob: str
+    mode: str
+
+
+def is_zero(oid: str) -> bool:
+    return not oid.strip("0")
+
+
+def decode_path(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+class Repository:
+    """Runs git against one repository with a clean environment."""
+
+    def __init__(self, path: str | None, explicit: bool) -> None:
+        self.path = path
+        self.env = environment()
+        if explicit:
+            for name in LOCATORS:
+                self.env.pop(name, None)
+
+    def command(self, *args: str) -> list[str]:
+        prefix = ["git"] if self.path is None else ["git", "-C", self.path]
+        return prefix + list(args)
+
+    def run(self, *args: str, stdin: bytes | None = None,
+            check: bool = True) -> bytes:
+        try:
+            proc = subprocess.run(
+                self.command(*args), input=stdin, capture_output=True,
+                env=self.env)
+        except FileNotFoundError:
+            raise GitError("git: command not found") from None
+        if check and proc.returncode != 0:
+            raise GitError(_failure(args, proc.returncode, proc.stderr))
+        return proc.stdout
+
+    def popen(self, *args: str, stdin: bool = False,
+              stderr: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+        try:
+            return subprocess.Popen(
+                self.command(*args), env=self.env,
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr if stderr is not None else subprocess.DEVNULL)
+        except FileNotFoundError:
+            raise GitError("git: command not found") from None
+
+
+def _failure(args: tuple[str, ...], code: int, stderr: bytes) -> str:
+    message = stderr.decode("utf-8", "replace").strip()
+    first = message.splitlines()[0] if message else ""
+    return f"git {' '.join(args[:2])} failed (exit {code}): {first}"
+
+
+def tokens(stream: IO[bytes]) -> Iterator[bytes]:
+    """NUL-terminated fields of ``stream``, read in chunks so that
+    memory stays flat however long the history is."""
+    rest = b""
+    while True:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            break
+        parts = (rest + chunk).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    if rest.strip():
+        yield rest
+
+
+def walk(repo: Repository, revs: list[str],
+         every_ref: bool = False) -> Iterator[Header | Change]:
+    """Every change to a candidate path in the commits ``revs`` select
+    (plus every ref's history with ``every_ref``),
+    newest first in topological order. ``-m`` shows each merge against
+    every parent, so content that exists only in a merge's result is
+    seen; ``--full-history`` keeps side branches that simplification
+    would prune."""
+    with tempfile.TemporaryFile() as errors:
+        proc = repo.popen(
+            "log", "--raw", "-z", "--no-abbrev", "-m", "--no-renames",
+            "--full-history", "--topo-order", "--no-color",
+            "--no-textconv", "--format=%H %P",
+            *(["--all"] if every_ref else []), "--stdin", "--",
+            *PATHSPEC, stdin=True, stderr=errors)
+        assert proc.stdin is not None and proc.stdout is not None
+        # Revisions go through stdin: a long pre-receive list or a name
+        # starting with "-" cannot be taken for an option there (git
+        # 2.39 accepts no pseudo-options such as --not on stdin).
+        proc.stdin.write("".join(f"{r}\n" for r in revs).encode(
+            "utf-8", "surrogateescape"))
+        proc.stdin.close()
+        try:
+            yield from _parse(tokens(proc.stdout))
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+        if code != 0:
+            errors.seek(0)
+            raise GitError(_failure(("log",), code, errors.read()))
+
+
+def _parse(fields: Iterator[bytes]) -> Iterator[Header | Change]:
+    commit = ""
+    for field in fields:
+        field = field.lstrip(b"\n")
+        if not field.startswith(b":"):
+            ids = field.decode("ascii", "replace").split()
+            if ids:
+                commit = ids[0]
+                yield Header(commit, tuple(ids[1:]))
+            continue
+        # ":old-mode new-mode old-id new-id status" then the path.
+        meta = field[1:].decode("ascii", "replace").split()
+        path = next(fields, b"")
+        if len(meta) >= 4:
+            yield Change(commit, decode_path(path), meta[2], meta[3],
+                         meta[1])
+
+
+class Blobs:
+    """One ``git cat-file --batch-command`` for all blob reads: ask a
+    blob's size first, fetch its content only when under the limit."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.proc = repo.popen("cat-file", "--batch-command", stdin=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin = self.proc.stdin
+        self.stdout = self.proc.stdout
+
+    def ask(self, command: str, oid: str) -> list[str]:
+        try:
+            self.stdin.write(f"{command} {oid}\n".encode())
+            self.stdin.flush()
+        except BrokenPipeError:
+            raise GitError("git cat-file stopped unexpectedly") from None
+        header = self.stdout.readline().decode("ascii", "replace").split()
+        if len(header) != 3 or not header[2].isdigit():
+            raise GitError(f"git cat-file: cannot read object {oid}")
+        return header
+
+    def info(self, oid: str) -> tuple[str, int]:
+        """The object's type and size in bytes."""
+        header = self.ask("info", oid)
+        return header[1], int(header[2])
+
+    def read(self, oid: str) -> bytes:
+        size = int(self.ask("contents", oid)[2])
+        data = self.stdout.read(size + 1)
+        if len(data) != size + 1:
+            raise GitError(f"git cat-file: short read of {oid}")
+        return data[:size]
+
+    def close(self) -> None:
+        self.stdin.close()
+        self.stdout.close()
+        self.proc.wait()
+
+
+def tree(repo: Repository, commit: str) -> list[Entry]:
+    """Every file of ``commit``'s tree."""
+    out = repo.run("ls-tree", "-r", "-z", "--full-tree", commit)
+    entries = []
+    for record in out.split(b"\0"):
+        meta, _, path = record.partition(b"\t")
+        parts = meta.decode("ascii", "replace").split()
+        if len(parts) == 3 and parts[1] == "blob":
+            entries.append(Entry(decode_path(path), parts[2], parts[0]))
+    return entries
+
+
+class Ref(NamedTuple):
+    name: str
+    commit: str
+
+
+def refs(repo: Repository) -> list[Ref]:
+    """Every ref that leads to a commit, tags peeled."""
+    out = repo.run("for-each-ref", "--format=%(objectname) "
+                   "%(objecttype) %(*objectname) %(*objecttype) "
+                   "%(refname)")
+    found = []
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        oid, kind, peeled, peeled_kind, name = line.split(" ", 4)
+        if kind == "commit":
+            found.append(Ref(name, oid))
+        elif peeled_kind == "commit":
+            found.append(Ref(name, peeled))
+    return found
+
+
+def stash_entries(repo: Repository) -> list[str]:
+    """Older stash entries live only in the reflog of refs/stash."""
+    out = repo.run("reflog", "show", "--format=%H", "refs/stash", "--",
+                   check=False)
+    return out.decode("ascii", "replace").split()
+
+
+def head(repo: Repository) -> str | None:
+    out = repo.run("rev-parse", "--verify", "-q", "HEAD^{commit}",
+                   check=False).strip()
+    return out.decode("ascii", "replace") or None
+
+
+class CommitInfo(NamedTuple):
+    commit: str
+    author: str
+    date: str
+    subject: str
+
+
+def describe(repo: Repository, commits: list[str]) -> dict[str,
+                                                              CommitInfo]:
+    """Author, date and subject of each commit, in one ``git log``."""
+    if not commits:
+        return {}
+    out = repo.run("log", "--no-walk=unsorted", "--stdin", "-z",
+                   "--format=%H%x1f%an%x1f%aI%x1f%s",
+                   stdin="".join(f"{c}\n" for c in commits).encode())
+    found = {}
+    for record in out.split(b"\0"):
+        parts = record.decode("utf-8", "replace").split("\x1f", 3)
+        if len(parts) == 4:
+            found[parts[0]] = CommitInfo(*parts)
+    return found
+
+
+def is_shallow(repo: Repository) -> bool:
+    out = repo.run("rev-parse", "--is-shallow-repository", check=False)
+    return out.strip() == b"true"
+
+
+def git_dir(repo: Repository) -> str:
+    """The repository's git directory; raises GitError if none."""
+    out = repo.run("rev-parse", "--absolute-git-dir")
+    return os.fsdecode(out.rstrip(b"\n"))
+
+
+def top_level(repo: Repository) -> str | None:
+    """The work tree's top folder, None for a bare repository."""
+    out = repo.run("rev-parse", "--show-toplevel", check=False)
+    return os.fsdecode(out.rstrip(b"\n")) or None
