@@ -41,10 +41,12 @@ def run(*args: str, cwd: str | None = None, stdin: bytes | None = None,
     try:
         proc = subprocess.run(command, cwd=cwd, input=stdin,
                               capture_output=True, env=environment())
-    except FileNotFoundError:
-        raise GitError("git: command not found") from None
     except OSError as exc:
-        raise GitError(f"git: {exc.strerror or exc}") from None
+        # The same FileNotFoundError names a missing git or a missing cwd.
+        if exc.filename == "git":
+            raise GitError("git: command not found") from None
+        raise GitError(f"{exc.filename or cwd}: {exc.strerror or exc}"
+                       ) from None
     if check and proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip()
         first = message.splitlines()[0] if message else ""

@@ -263,3 +263,68 @@ def test_same_blob_under_two_names(repo: Path,
     assert main(["scan", "--staged"]) == 1
     out = capsys.readouterr().out
     assert out.count("\n") == 2 and "a.ini:2:" in out and "b.ini:2:" in out
+
+
+def test_git_missing(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                     capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "alembic.ini").write_text(LEAKY)
+    git(repo, "add", "alembic.ini")
+    empty = repo.parent / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert main(["scan", "--staged"]) == 2
+    assert "git: command not found" in capsys.readouterr().err
+
+
+def test_install_into_missing_folder(tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]
+                                     ) -> None:
+    assert install(tmp_path / "nowhere") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nowhere" in err
+    assert "No such file or directory" in err
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda p: p.symlink_to(p.parent / "gone"), id="dangling"),
+    pytest.param(lambda p: p.mkdir(), id="folder"),
+])
+def test_odd_existing_hook(repo: Path, make: object) -> None:
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    make(hook)  # type: ignore[operator]
+    assert install(repo) == 2
+    assert install(repo, "--force") == 0
+    assert "scan --staged" in hook.read_text()
+    assert os.path.lexists(str(hook) + ".orig")
+
+
+def test_symlinks_in_index_are_not_followed(
+        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The blob of a symbolic link is its target's name, not a config.
+    outside = repo.parent / "outside.ini"
+    outside.write_text(LEAKY)
+    (repo / "link.ini").symlink_to(outside)
+    git(repo, "add", "link.ini")
+    assert main(["scan", "--staged"]) == 0
+    assert main(["scan", "--staged", "."]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_unknown_blob(repo: Path) -> None:
+    from alembic_guard import git as guard_git
+
+    with pytest.raises(guard_git.GitError, match="cannot read blob"):
+        list(guard_git.cat_blobs(["0" * 40]))
+
+
+def test_broken_index_is_an_error(repo: Path,
+                                  capsys: pytest.CaptureFixture[str]
+                                  ) -> None:
+    # A guard that cannot read the index must not pass the commit.
+    (repo / "alembic.ini").write_text(LEAKY)
+    git(repo, "add", "alembic.ini")
+    (repo / ".git" / "index").write_bytes(b"DIRC garbage")
+    assert main(["scan", "--staged"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("alembic-guard: git diff --cached failed")
+    assert err.count("\n") == 1

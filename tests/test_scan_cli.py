@@ -306,3 +306,15 @@ def test_console_script(tmp_path: Path) -> None:
     proc = console(script, "scan", "missing.ini", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr == "alembic-guard: missing.ini: no such file\n"
+
+
+def test_binary_file_still_scanned(tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]
+                                   ) -> None:
+    path = tmp_path / "alembic.ini"
+    path.write_bytes(b"\0\0junk\n" + f"url = {URL}\n".encode())
+    assert main(["scan", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{path}:2:")
+    assert f"{path}: binary content (NUL bytes); scanned line by line" in err
+    assert PASSWORD not in out + err

@@ -80,6 +80,7 @@ HOSTS = [
     pytest.param(["::1"], "[::1]:5432", True, id="ipv6"),
     pytest.param(["[::1]:5432"], "[::1]:5432", True, id="ipv6-port"),
     pytest.param(["[::1]:5432"], "[::1]:6432", False, id="ipv6-other-port"),
+    pytest.param(["::1"], "[::1", True, id="ipv6-unclosed"),
     pytest.param(["localhost"], "localhost,db.prod:5432", False,
                  id="multi-host-one-allowed"),
     pytest.param(["localhost", "db.prod"], "localhost,db.prod:5432", True,
