@@ -1,4 +1,5 @@
 """``alembic-guard install``: native git hooks, no framework needed."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,13 +21,23 @@ HOOKS = {
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--hook", choices=sorted(HOOKS),
-                        default="pre-commit", help="which hook to install")
-    parser.add_argument("--repo", default=".",
-                        help="the repository (a bare one for pre-receive)")
-    parser.add_argument("--force", action="store_true",
-                        help="replace a hook that alembic-guard did not "
-                             "write (it is kept as HOOK.orig)")
+    parser.add_argument(
+        "--hook",
+        choices=sorted(HOOKS),
+        default="pre-commit",
+        help="which hook to install",
+    )
+    parser.add_argument(
+        "--repo",
+        default=".",
+        help="the repository (a bare one for pre-receive)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a hook that alembic-guard did not "
+        "write (it is kept as HOOK.orig)",
+    )
 
 
 def script(hook: str) -> str:
@@ -46,19 +57,24 @@ def run(args: argparse.Namespace) -> int:
     from alembic_guard import git
 
     try:
-        hooks = git.run("rev-parse", "--git-path", "hooks",
-                        cwd=args.repo).decode().strip()
+        hooks = (
+            git.run("rev-parse", "--git-path", "hooks", cwd=args.repo)
+            .decode()
+            .strip()
+        )
     except git.GitError as exc:
-        sys.stderr.write(f"alembic-guard: {args.repo}: not a git "
-                         f"repository ({exc})\n")
+        sys.stderr.write(
+            f"alembic-guard: {args.repo}: not a git repository ({exc})\n"
+        )
         return ERROR
     # --git-path answers relative to --repo, and honours core.hooksPath.
     path = os.path.join(args.repo, hooks, args.hook)
     try:
         return _install(path, args.hook, args.force)
     except OSError as exc:
-        sys.stderr.write(f"alembic-guard: {exc.filename or path}: "
-                         f"{exc.strerror or exc}\n")
+        sys.stderr.write(
+            f"alembic-guard: {exc.filename or path}: {exc.strerror or exc}\n"
+        )
         return ERROR
 
 
@@ -68,13 +84,13 @@ def _install(path: str, hook: str, force: bool) -> int:
             sys.stderr.write(
                 f"alembic-guard: {path} exists and is not ours; add "
                 f"'alembic-guard {HOOKS[hook]}' to it, or rerun "
-                "with --force to replace it (it is kept)\n")
+                "with --force to replace it (it is kept)\n"
+            )
             return ERROR
         if not _ours(path):
             kept = _free_name(path + ".orig")
             os.replace(path, kept)
-            sys.stderr.write(f"alembic-guard: kept the old hook as "
-                             f"{kept}\n")
+            sys.stderr.write(f"alembic-guard: kept the old hook as {kept}\n")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temporary = path + ".tmp"
     with open(temporary, "w", encoding="utf-8") as handle:

@@ -1,4 +1,5 @@
 """Writing scan results for people (text) and for programs (JSON)."""
+
 from __future__ import annotations
 
 import os
@@ -47,9 +48,11 @@ def text_line(finding: Finding, colour: bool = False) -> str:
     head = f"{printable(finding.path)}:{finding.line}:{finding.column}:"
     if colour:
         head, rule = f"{BOLD}{head}{RESET}", f"{RED}{rule}{RESET}"
-    return (f"{head} {place + ': ' if place else ''}{rule}: "
-            f"{finding.redacted} ({hint(finding)}; "
-            f"fingerprint {finding.fingerprint})")
+    return (
+        f"{head} {place + ': ' if place else ''}{rule}: "
+        f"{finding.redacted} ({hint(finding)}; "
+        f"fingerprint {finding.fingerprint})"
+    )
 
 
 def advice_line(item: Advice, colour: bool = False) -> str:
@@ -60,11 +63,13 @@ def advice_line(item: Advice, colour: bool = False) -> str:
 
 def scrubbed(finding: Finding, scrub: Scrubber) -> Finding:
     return finding._replace(
-        path=scrub(finding.path), redacted=scrub(finding.redacted),
+        path=scrub(finding.path),
+        redacted=scrub(finding.redacted),
         section=None if finding.section is None else scrub(finding.section),
         key=None if finding.key is None else scrub(finding.key),
         host=scrub(finding.host),
-        used_by=tuple(scrub(u) for u in finding.used_by))
+        used_by=tuple(scrub(u) for u in finding.used_by),
+    )
 
 
 def as_dict(finding: Finding) -> dict[str, object]:
@@ -90,15 +95,24 @@ def use_colour(stream: TextIO) -> bool:
     return bool(isatty is not None and isatty())
 
 
-def write(out: TextIO, err: TextIO, fmt: str, findings: Iterable[Finding],
-          advice: Iterable[Advice], notices: Iterable[str],
-          scrub: Scrubber, colour: bool | None = None) -> None:
+def write(
+    out: TextIO,
+    err: TextIO,
+    fmt: str,
+    findings: Iterable[Finding],
+    advice: Iterable[Advice],
+    notices: Iterable[str],
+    scrub: Scrubber,
+    colour: bool | None = None,
+) -> None:
     """Findings go to ``out``; advice and notices to ``err`` (in JSON
     the advice is part of the document). ``colour`` None: decide from
     ``out``."""
     clean = [scrubbed(f, scrub) for f in findings]
-    advice = [a._replace(message=scrub(a.message), path=scrub(a.path))
-              for a in advice]
+    advice = [
+        a._replace(message=scrub(a.message), path=scrub(a.path))
+        for a in advice
+    ]
     for notice in notices:
         err.write(printable(scrub(notice)) + "\n")
     if fmt == "json":
@@ -111,8 +125,9 @@ def write(out: TextIO, err: TextIO, fmt: str, findings: Iterable[Finding],
         err.write(advice_line(item, paint and use_colour(err)) + "\n")
 
 
-def _write_json(out: TextIO, findings: list[Finding],
-                advice: list[Advice], scrub: Scrubber) -> None:
+def _write_json(
+    out: TextIO, findings: list[Finding], advice: list[Advice], scrub: Scrubber
+) -> None:
     # json is imported here: the commit hook prints text and a clean run
     # should not pay for it.
     import json

@@ -1,4 +1,5 @@
 """``alembic-guard scan``: files on disk, or the staged index."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,26 +17,43 @@ from alembic_guard.settings import SECTION, BadSettings, Settings, load
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "paths", nargs="*", metavar="PATH",
+        "paths",
+        nargs="*",
+        metavar="PATH",
         help="files or folders to scan (default: the current folder; "
-             "with --staged: limit to these paths)")
-    parser.add_argument("--format", choices=("text", "json"),
-                        default="text", help="output format")
+        "with --staged: limit to these paths)",
+    )
     parser.add_argument(
-        "--staged", action="store_true",
-        help="scan the staged (index) versions instead of the work tree")
-    parser.add_argument("--config", metavar="FILE",
-                        help="settings file (default: setup.cfg or "
-                             "pyproject.toml of the repository)")
-    parser.add_argument("--max-bytes", type=_positive, metavar="N",
-                        help="refuse files larger than N bytes "
-                             f"(default {files.DEFAULT_MAX_BYTES})")
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="output format",
+    )
+    parser.add_argument(
+        "--staged",
+        action="store_true",
+        help="scan the staged (index) versions instead of the work tree",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings file (default: setup.cfg or "
+        "pyproject.toml of the repository)",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        type=_positive,
+        metavar="N",
+        help="refuse files larger than N bytes "
+        f"(default {files.DEFAULT_MAX_BYTES})",
+    )
 
 
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) == 0:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a positive whole number")
+            f"{text!r} is not a positive whole number"
+        )
     return int(text)
 
 
@@ -52,18 +70,20 @@ class Collected:
 
     def add(self, result: Result) -> None:
         self.findings.extend(
-            f for f in result.findings
-            if not self.settings.allows(f.fingerprint, f.host))
+            f
+            for f in result.findings
+            if not self.settings.allows(f.fingerprint, f.host)
+        )
         self.advice.extend(result.advice)
         self.notices.extend(result.notices)
 
     def scan(self, path: str, data: bytes) -> None:
         text, binary = files.decode(data)
         if binary:
-            self.notices.append(f"{path}: binary content (NUL bytes); "
-                                "scanned line by line")
-        self.add(scan_text(text, path, self.scrub,
-                           "text" if binary else None))
+            self.notices.append(
+                f"{path}: binary content (NUL bytes); scanned line by line"
+            )
+        self.add(scan_text(text, path, self.scrub, "text" if binary else None))
 
     def error(self, message: str) -> None:
         self.errors += 1
@@ -91,8 +111,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         for path, data in _on_disk(args.paths or ["."], limit, found):
             found.scan(path, data)
-    write(sys.stdout, sys.stderr, args.format, found.findings,
-          found.advice, found.notices, found.scrub)
+    write(
+        sys.stdout,
+        sys.stderr,
+        args.format,
+        found.findings,
+        found.advice,
+        found.notices,
+        found.scrub,
+    )
     if found.findings and args.format == "text":
         sys.stderr.write(_summary(found.findings))
     return found.exit_code()
@@ -100,15 +127,18 @@ def run(args: argparse.Namespace) -> int:
 
 def _summary(findings: list[Finding]) -> str:
     paths = len({f.path for f in findings})
-    return (f"alembic-guard: {len(findings)} database password"
-            f"{'s' if len(findings) > 1 else ''} in {paths} file"
-            f"{'s' if paths > 1 else ''}. A finding that is meant to be "
-            f"there: add its fingerprint to allow-fingerprints in "
-            f"[{SECTION}] of setup.cfg.\n")
+    return (
+        f"alembic-guard: {len(findings)} database password"
+        f"{'s' if len(findings) > 1 else ''} in {paths} file"
+        f"{'s' if paths > 1 else ''}. A finding that is meant to be "
+        f"there: add its fingerprint to allow-fingerprints in "
+        f"[{SECTION}] of setup.cfg.\n"
+    )
 
 
-def _on_disk(paths: list[str], limit: int,
-             found: Collected) -> Iterator[tuple[str, bytes]]:
+def _on_disk(
+    paths: list[str], limit: int, found: Collected
+) -> Iterator[tuple[str, bytes]]:
     for path in files.expand(paths):
         if found.settings.excludes(os.path.abspath(path)):
             continue
@@ -131,16 +161,18 @@ def _staged(paths: list[str], limit: int, found: Collected) -> None:
         names: dict[str, list[str]] = {}
         for entry in git.staged():
             full = os.path.join(top, entry.path)
-            if _chosen(entry.path, wanted) and \
-                    not found.settings.excludes(full):
-                names.setdefault(entry.blob, []).append(
-                    os.path.relpath(full))
+            if _chosen(entry.path, wanted) and not found.settings.excludes(
+                full
+            ):
+                names.setdefault(entry.blob, []).append(os.path.relpath(full))
         for blob, data in git.cat_blobs(list(names), limit=limit):
             for path in names[blob]:
                 if data is None:
-                    found.error(f"{path}: staged version is over the "
-                                f"{limit} byte limit (raise it with "
-                                "--max-bytes)")
+                    found.error(
+                        f"{path}: staged version is over the "
+                        f"{limit} byte limit (raise it with "
+                        "--max-bytes)"
+                    )
                 else:
                     found.scan(path, data)
     except git.GitError as exc:
@@ -159,6 +191,7 @@ def _chosen(path: str, wanted: list[str]) -> bool:
     paths given and everything under the folders given."""
     if path in wanted:
         return True
-    under = not wanted or any(w == "" or path.startswith(w + "/")
-                              for w in wanted)
+    under = not wanted or any(
+        w == "" or path.startswith(w + "/") for w in wanted
+    )
     return under and files.is_candidate(path)

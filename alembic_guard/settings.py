@@ -13,6 +13,7 @@ top of the repository, or from the file named by ``--config``::
 Exclude patterns are matched against paths relative to the folder of the
 settings file, and exclude a folder's whole tree when they match it.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -45,7 +46,8 @@ class Settings(NamedTuple):
         hosts = [_split_host(h) for h in host.split(",") if h.strip()]
         patterns = [_split_host(p) for p in self.allow_hosts]
         return bool(hosts) and all(
-            any(_host_matches(h, p) for p in patterns) for h in hosts)
+            any(_host_matches(h, p) for p in patterns) for h in hosts
+        )
 
     def excludes(self, path: str) -> bool:
         """Whether ``path`` (relative to the settings file's folder, or
@@ -53,8 +55,11 @@ class Settings(NamedTuple):
         path = self.relative(path)
         parts = path.split("/")
         prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
-        return any(fnmatch.fnmatchcase(prefix, pattern)
-                   for pattern in self.exclude for prefix in prefixes)
+        return any(
+            fnmatch.fnmatchcase(prefix, pattern)
+            for pattern in self.exclude
+            for prefix in prefixes
+        )
 
     def relative(self, path: str) -> str:
         """``path`` as the exclude patterns see it: '/' separated and,
@@ -72,7 +77,7 @@ def _split_host(host: str) -> tuple[str, str | None]:
         close = host.find("]")
         if close < 0:
             return host[1:], None
-        rest = host[close + 1:]
+        rest = host[close + 1 :]
         return host[1:close], rest[1:] if rest.startswith(":") else None
     if host.count(":") == 1:
         name, port = host.split(":")
@@ -80,8 +85,9 @@ def _split_host(host: str) -> tuple[str, str | None]:
     return host, None
 
 
-def _host_matches(host: tuple[str, str | None],
-                  pattern: tuple[str, str | None]) -> bool:
+def _host_matches(
+    host: tuple[str, str | None], pattern: tuple[str, str | None]
+) -> bool:
     # A pattern without a port allows every port of its hosts; one with
     # a port allows only URLs that name that port.
     if pattern[1] is not None and pattern[1] != host[1]:
@@ -101,8 +107,10 @@ def load(explicit: str | None, start: str = ".") -> Settings:
     if explicit is not None:
         found = _read(explicit)
         if found is None:
-            raise BadSettings(f"{explicit}: no [{SECTION}] section "
-                              f"(or [tool.{SECTION}] in TOML)")
+            raise BadSettings(
+                f"{explicit}: no [{SECTION}] section "
+                f"(or [tool.{SECTION}] in TOML)"
+            )
         return found
     folder = os.path.abspath(start)
     while True:
@@ -134,8 +142,10 @@ def _read(path: str) -> Settings | None:
 
 
 def _toml_table(path: str, data: bytes) -> dict[str, Any] | None:
-    if f"[tool.{SECTION}]".encode() not in data and SECTION.encode() \
-            not in data:
+    if (
+        f"[tool.{SECTION}]".encode() not in data
+        and SECTION.encode() not in data
+    ):
         return None
     if sys.version_info >= (3, 11):
         import tomllib
@@ -161,11 +171,14 @@ def _cfg_table(data: bytes) -> dict[str, Any] | None:
 def _settings(path: str, table: dict[str, Any]) -> Settings:
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
-        raise BadSettings(f"{path}: unknown setting {unknown[0]!r} in "
-                          f"[{SECTION}] (known: {', '.join(KEYS)})")
+        raise BadSettings(
+            f"{path}: unknown setting {unknown[0]!r} in "
+            f"[{SECTION}] (known: {', '.join(KEYS)})"
+        )
     return Settings(
-        frozenset(f.lower() for f in _words(path, table,
-                                            "allow-fingerprints")),
+        frozenset(
+            f.lower() for f in _words(path, table, "allow-fingerprints")
+        ),
         tuple(_words(path, table, "allow-hosts")),
         tuple(_pattern(p) for p in _words(path, table, "exclude")),
         _max_bytes(path, table.get("max-bytes")),
@@ -182,8 +195,7 @@ def _max_bytes(path: str, value: object) -> int | None:
     elif isinstance(value, str) and value.strip().isdigit():
         number = int(value)
     if number is None or number <= 0:
-        raise BadSettings(
-            f"{path}: max-bytes must be a positive whole number")
+        raise BadSettings(f"{path}: max-bytes must be a positive whole number")
     return number
 
 
@@ -199,6 +211,7 @@ def _words(path: str, table: dict[str, Any], key: str) -> list[str]:
     if isinstance(value, str):
         value = value.replace(",", " ").split()
     if not isinstance(value, list) or not all(
-            isinstance(v, str) for v in value):
+        isinstance(v, str) for v in value
+    ):
         raise BadSettings(f"{path}: {key} must be a list of strings")
     return value

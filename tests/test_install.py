@@ -1,4 +1,5 @@
 """``alembic-guard install`` and ``scan --staged`` under a real git commit."""
+
 from __future__ import annotations
 
 import json
@@ -20,11 +21,17 @@ SAFE = "[alembic]\nsqlalchemy.url = %(DB_URL)s\n"
 def git_commit(repo: Path, *args: str) -> tuple[int, str]:
     """A real ``git commit`` (hooks run); exit status and all output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(IDENTITY, GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1",
-               HOME=str(repo.parent))
-    proc = subprocess.run(["git", "commit", "-m", "change", *args],
-                          cwd=repo, env=env, check=False,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env.update(
+        IDENTITY, GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1", HOME=str(repo.parent)
+    )
+    proc = subprocess.run(
+        ["git", "commit", "-m", "change", *args],
+        cwd=repo,
+        env=env,
+        check=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
 
@@ -37,7 +44,8 @@ def commits(repo: Path) -> int:
 
 
 def test_index_with_password_refused_although_work_tree_clean(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     commit(repo, {"README": "x\n"}, "start")
     assert install(repo) == 0
     (repo / "alembic.ini").write_text(LEAKY)
@@ -64,12 +72,16 @@ def test_clean_index_accepted_although_work_tree_dirty(repo: Path) -> None:
     assert PASSWORD not in git(repo, "show", "HEAD:alembic.ini")
 
 
-@pytest.mark.parametrize("args", [
-    pytest.param(("-a",), id="commit-all"),
-    pytest.param(("--", "alembic.ini"), id="commit-only-path"),
-])
-def test_temporary_index_of_commit_is_scanned(repo: Path,
-                                              args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(("-a",), id="commit-all"),
+        pytest.param(("--", "alembic.ini"), id="commit-only-path"),
+    ],
+)
+def test_temporary_index_of_commit_is_scanned(
+    repo: Path, args: tuple[str, ...]
+) -> None:
     # git commit -a and git commit PATH build a temporary index and name
     # it in GIT_INDEX_FILE: the hook must read that one.
     commit(repo, {"alembic.ini": SAFE}, "start")
@@ -99,8 +111,10 @@ def test_hook_file(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = hook.read_text()
     assert text.startswith("#!/bin/sh\n")
     assert "-m alembic_guard scan --staged" in text
-    assert f"installed {os.path.join(str(repo), '.git', 'hooks')}" in \
-        capsys.readouterr().err
+    assert (
+        f"installed {os.path.join(str(repo), '.git', 'hooks')}"
+        in capsys.readouterr().err
+    )
 
 
 def test_reinstall_is_idempotent(repo: Path) -> None:
@@ -113,8 +127,9 @@ def test_reinstall_is_idempotent(repo: Path) -> None:
     assert not list(hooks.glob("pre-commit.tmp"))
 
 
-def test_foreign_hook_left_alone(repo: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_foreign_hook_left_alone(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     hook = repo / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\necho mine\n")
 
@@ -149,8 +164,9 @@ def test_core_hooks_path_honoured(repo: Path) -> None:
     assert status != 0, out
 
 
-def test_install_from_subfolder(repo: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_install_from_subfolder(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (repo / "sub").mkdir()
     monkeypatch.chdir(repo / "sub")
     assert main(["install"]) == 0
@@ -160,20 +176,22 @@ def test_install_from_subfolder(repo: Path,
 def test_pre_receive_in_bare_repository(tmp_path: Path) -> None:
     bare = init_repo(tmp_path / "server.git", bare=True)
     assert install(bare, "--hook", "pre-receive") == 0
-    assert "audit --pre-receive" in (bare / "hooks" / "pre-receive"
-                                     ).read_text()
+    assert (
+        "audit --pre-receive" in (bare / "hooks" / "pre-receive").read_text()
+    )
 
 
-def test_install_outside_repository(tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]
-                                    ) -> None:
+def test_install_outside_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert install(tmp_path) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a git repository" in err
 
 
-def test_unwritable_hooks_folder(repo: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_unwritable_hooks_folder(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # A file where the hooks folder should be: one line, exit 2.
     git(repo, "config", "core.hooksPath", "blocked")
     (repo / "blocked").write_text("")
@@ -184,8 +202,10 @@ def test_unwritable_hooks_folder(repo: Path,
 
 
 def test_scan_staged_outside_repository(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert main(["scan", "--staged"]) == 2
@@ -195,10 +215,11 @@ def test_scan_staged_outside_repository(
     assert "--staged" in err and "not inside a git work tree" in err
 
 
-def test_scan_staged_from_subfolder(repo: Path,
-                                    monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]
-                                    ) -> None:
+def test_scan_staged_from_subfolder(
+    repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     (repo / "app").mkdir()
     (repo / "app" / "alembic.ini").write_text(LEAKY)
     (repo / "other.ini").write_text(LEAKY.replace("app:", "other:"))
@@ -216,16 +237,21 @@ def test_scan_staged_from_subfolder(repo: Path,
     assert PASSWORD not in out
 
 
-@pytest.mark.parametrize("paths, expected", [
-    pytest.param([], {"alembic.ini", "deploy/prod.ini"}, id="candidates"),
-    pytest.param(["deploy"], {"deploy/prod.ini"}, id="folder"),
-    pytest.param(["notes.txt"], {"notes.txt"}, id="explicit-any-name"),
-    pytest.param(["missing.ini"], set(), id="not-staged"),
-])
-def test_scan_staged_path_selection(repo: Path, paths: list[str],
-                                    expected: set[str],
-                                    capsys: pytest.CaptureFixture[str]
-                                    ) -> None:
+@pytest.mark.parametrize(
+    "paths, expected",
+    [
+        pytest.param([], {"alembic.ini", "deploy/prod.ini"}, id="candidates"),
+        pytest.param(["deploy"], {"deploy/prod.ini"}, id="folder"),
+        pytest.param(["notes.txt"], {"notes.txt"}, id="explicit-any-name"),
+        pytest.param(["missing.ini"], set(), id="not-staged"),
+    ],
+)
+def test_scan_staged_path_selection(
+    repo: Path,
+    paths: list[str],
+    expected: set[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     for name in ("alembic.ini", "deploy/prod.ini", "notes.txt"):
         (repo / name).parent.mkdir(exist_ok=True)
         (repo / name).write_text(LEAKY)
@@ -236,8 +262,9 @@ def test_scan_staged_path_selection(repo: Path, paths: list[str],
     assert found == {p.replace("/", os.sep) for p in expected}
 
 
-def test_staged_blob_over_limit(repo: Path,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_staged_blob_over_limit(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (repo / "alembic.ini").write_text(LEAKY)
     git(repo, "add", "alembic.ini")
     assert main(["scan", "--staged", "--max-bytes", "10"]) == 2
@@ -245,8 +272,9 @@ def test_staged_blob_over_limit(repo: Path,
     assert "alembic.ini: staged version is over the 10 byte limit" in err
 
 
-def test_staged_settings_exclude(repo: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_staged_settings_exclude(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (repo / "setup.cfg").write_text("[alembic-guard]\nexclude = fixtures\n")
     (repo / "fixtures").mkdir()
     (repo / "fixtures" / "alembic.ini").write_text(LEAKY)
@@ -255,8 +283,9 @@ def test_staged_settings_exclude(repo: Path,
     assert capsys.readouterr().out == ""
 
 
-def test_same_blob_under_two_names(repo: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_same_blob_under_two_names(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name in ("a.ini", "b.ini"):
         (repo / name).write_text(LEAKY)
     git(repo, "add", ".")
@@ -265,8 +294,11 @@ def test_same_blob_under_two_names(repo: Path,
     assert out.count("\n") == 2 and "a.ini:2:" in out and "b.ini:2:" in out
 
 
-def test_git_missing(repo: Path, monkeypatch: pytest.MonkeyPatch,
-                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_git_missing(
+    repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     (repo / "alembic.ini").write_text(LEAKY)
     git(repo, "add", "alembic.ini")
     empty = repo.parent / "empty-bin"
@@ -276,19 +308,22 @@ def test_git_missing(repo: Path, monkeypatch: pytest.MonkeyPatch,
     assert "git: command not found" in capsys.readouterr().err
 
 
-def test_install_into_missing_folder(tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]
-                                     ) -> None:
+def test_install_into_missing_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert install(tmp_path / "nowhere") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nowhere" in err
     assert "No such file or directory" in err
 
 
-@pytest.mark.parametrize("make", [
-    pytest.param(lambda p: p.symlink_to(p.parent / "gone"), id="dangling"),
-    pytest.param(lambda p: p.mkdir(), id="folder"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda p: p.symlink_to(p.parent / "gone"), id="dangling"),
+        pytest.param(lambda p: p.mkdir(), id="folder"),
+    ],
+)
 def test_odd_existing_hook(repo: Path, make: object) -> None:
     hook = repo / ".git" / "hooks" / "pre-commit"
     make(hook)  # type: ignore[operator]
@@ -299,7 +334,8 @@ def test_odd_existing_hook(repo: Path, make: object) -> None:
 
 
 def test_symlinks_in_index_are_not_followed(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # The blob of a symbolic link is its target's name, not a config.
     outside = repo.parent / "outside.ini"
     outside.write_text(LEAKY)
@@ -317,9 +353,9 @@ def test_unknown_blob(repo: Path) -> None:
         list(guard_git.cat_blobs(["0" * 40]))
 
 
-def test_broken_index_is_an_error(repo: Path,
-                                  capsys: pytest.CaptureFixture[str]
-                                  ) -> None:
+def test_broken_index_is_an_error(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # A guard that cannot read the index must not pass the commit.
     (repo / "alembic.ini").write_text(LEAKY)
     git(repo, "add", "alembic.ini")

@@ -4,6 +4,7 @@ The hook repository is a git copy of this source tree, installed by
 pre-commit the way a user's ``repo:``/``rev:`` would install it. The
 hook environment is built once per session (it pip-installs the copy).
 """
+
 from __future__ import annotations
 
 import os
@@ -17,16 +18,26 @@ from conftest import IDENTITY, commit, git
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Tr0ub4dor-pc7"
-LEAKY = ("[alembic]\n"
-         "script_location = migrations\n"
-         f"sqlalchemy.url = postgresql://app:{PASSWORD}@db.example/app\n")
-SAFE = ("[alembic]\n"
-        "script_location = migrations\n"
-        "sqlalchemy.url = %(DB_URL)s\n")
+LEAKY = (
+    "[alembic]\n"
+    "script_location = migrations\n"
+    f"sqlalchemy.url = postgresql://app:{PASSWORD}@db.example/app\n"
+)
+SAFE = "[alembic]\nscript_location = migrations\nsqlalchemy.url = %(DB_URL)s\n"
 IGNORE = shutil.ignore_patterns(
-    ".git", "__pycache__", "*.egg-info", ".mypy_cache", ".pytest_cache",
-    ".ruff_cache", ".hypothesis", "build", "dist", ".coverage*",
-    "docs-parts", "*.pyc")
+    ".git",
+    "__pycache__",
+    "*.egg-info",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    "build",
+    "dist",
+    ".coverage*",
+    "docs-parts",
+    "*.pyc",
+)
 
 
 @pytest.fixture(scope="session")
@@ -50,28 +61,41 @@ def run(cwd: Path, home: Path, *command: str) -> tuple[int, str]:
     ``home``; return the exit status and stdout+stderr together."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(IDENTITY)
-    env.update(PRE_COMMIT_HOME=str(home), HOME=str(cwd.parent),
-               GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1")
-    proc = subprocess.run(command, cwd=cwd, env=env, check=False,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env.update(
+        PRE_COMMIT_HOME=str(home),
+        HOME=str(cwd.parent),
+        GIT_CONFIG_NOSYSTEM="1",
+        NO_COLOR="1",
+    )
+    proc = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env,
+        check=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     return proc.returncode, proc.stdout.decode("utf-8", "replace")
 
 
 def config(source: tuple[Path, str]) -> str:
     path, rev = source
-    return (f"repos:\n"
-            f"  - repo: {path}\n"
-            f"    rev: {rev}\n"
-            f"    hooks:\n"
-            f"      - id: alembic-guard\n")
+    return (
+        f"repos:\n"
+        f"  - repo: {path}\n"
+        f"    rev: {rev}\n"
+        f"    hooks:\n"
+        f"      - id: alembic-guard\n"
+    )
 
 
 def pre_commit(*args: str) -> tuple[str, ...]:
     return (sys.executable, "-m", "pre_commit", *args)
 
 
-def test_commit_refused_then_accepted(repo: Path, hook_repo: tuple[Path, str],
-                                      pre_commit_home: Path) -> None:
+def test_commit_refused_then_accepted(
+    repo: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> None:
     commit(repo, {".pre-commit-config.yaml": config(hook_repo)}, "hooks")
     status, out = run(repo, pre_commit_home, *pre_commit("install"))
     assert status == 0, out
@@ -93,24 +117,39 @@ def test_commit_refused_then_accepted(repo: Path, hook_repo: tuple[Path, str],
     assert PASSWORD not in git(repo, "log", "-p", "--all")
 
 
-def test_run_on_placeholder_file_passes(repo: Path,
-                                        hook_repo: tuple[Path, str],
-                                        pre_commit_home: Path) -> None:
-    commit(repo, {".pre-commit-config.yaml": config(hook_repo),
-                  "alembic.ini": SAFE}, "safe")
-    status, out = run(repo, pre_commit_home,
-                      *pre_commit("run", "--files", "alembic.ini"))
+def test_run_on_placeholder_file_passes(
+    repo: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> None:
+    commit(
+        repo,
+        {".pre-commit-config.yaml": config(hook_repo), "alembic.ini": SAFE},
+        "safe",
+    )
+    status, out = run(
+        repo, pre_commit_home, *pre_commit("run", "--files", "alembic.ini")
+    )
     assert status == 0, out
     assert "Passed" in out
 
 
-def test_try_repo_finds_leak(repo: Path, hook_repo: tuple[Path, str],
-                             pre_commit_home: Path) -> None:
+def test_try_repo_finds_leak(
+    repo: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> None:
     (repo / "alembic.ini").write_text(LEAKY, encoding="utf-8")
     git(repo, "add", "alembic.ini")
-    status, out = run(repo, pre_commit_home, *pre_commit(
-        "try-repo", str(hook_repo[0]), "alembic-guard",
-        "--ref", hook_repo[1], "--files", "alembic.ini"))
+    status, out = run(
+        repo,
+        pre_commit_home,
+        *pre_commit(
+            "try-repo",
+            str(hook_repo[0]),
+            "alembic-guard",
+            "--ref",
+            hook_repo[1],
+            "--files",
+            "alembic.ini",
+        ),
+    )
     assert status == 1, out
     assert "alembic.ini:3:" in out
     assert PASSWORD not in out

@@ -1,4 +1,5 @@
 """The README stays true to the hooks we ship and the CI we run."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,12 @@ def hook_ids() -> list[str]:
 
 
 def shell_lines() -> list[str]:
-    return [line.strip() for block in FENCE.findall(README)
-            for line in block.splitlines() if line.strip()]
+    return [
+        line.strip()
+        for block in FENCE.findall(README)
+        for line in block.splitlines()
+        if line.strip()
+    ]
 
 
 def test_every_hook_id_is_documented() -> None:
@@ -31,18 +36,22 @@ def test_every_hook_id_is_documented() -> None:
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    commands = [line for line in shell_lines()
-                if "pytest" in line and "pip install" in line]
+    commands = [
+        line
+        for line in shell_lines()
+        if "pytest" in line and "pip install" in line
+    ]
     assert len(commands) == 1, commands
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    assert commands[0] in [line.strip() for line in ci
-                           if not line.lstrip().startswith("#")]
+    assert commands[0] in [
+        line.strip() for line in ci if not line.lstrip().startswith("#")
+    ]
 
 
 def test_quick_start_has_two_commands() -> None:
     start = README.index("## Quick start")
     end = README.find("\n## ", start + 1)
-    section = README[start:end if end >= 0 else None]
+    section = README[start : end if end >= 0 else None]
     blocks = FENCE.findall(section)
     assert len(blocks) == 2
     assert all(len(b.strip().splitlines()) == 1 for b in blocks)

@@ -1,4 +1,5 @@
 """Text and JSON output: shape, hints, colour, and the scrubbing net."""
+
 from __future__ import annotations
 
 import io
@@ -10,10 +11,18 @@ from alembic_guard import report
 from alembic_guard.finding import Advice, Finding, Scrubber
 
 SECRET = "n0t-in-0utput"
-BASE = Finding(path="alembic.ini", line=3, column=30, section="alembic",
-               key="sqlalchemy.url", rule="userinfo-password",
-               context="value", redacted="postgresql://u:***@db/app",
-               fingerprint="0123456789abcdef", host="db")
+BASE = Finding(
+    path="alembic.ini",
+    line=3,
+    column=30,
+    section="alembic",
+    key="sqlalchemy.url",
+    rule="userinfo-password",
+    context="value",
+    redacted="postgresql://u:***@db/app",
+    fingerprint="0123456789abcdef",
+    host="db",
+)
 
 
 class Terminal(io.StringIO):
@@ -21,38 +30,74 @@ class Terminal(io.StringIO):
         return True
 
 
-@pytest.mark.parametrize("changes, expected", [
-    pytest.param({}, "replace the value with %(DB_URL)s: alembic-guard fix",
-                 id="url-value"),
-    pytest.param({"used_by": ("[alembic] sqlalchemy.url",), "key": "pw",
-                  "section": "DEFAULT"},
-                 "move the password out of this file: alembic-guard fix",
-                 id="interpolated"),
-    pytest.param({"key": "connection"},
-                 "move the password out of this file: alembic-guard fix",
-                 id="other-key"),
-    pytest.param({"context": "comment", "key": None},
-                 "delete the comment or mask its password", id="comment"),
-    pytest.param({"context": "python", "key": None, "section": None},
-                 "read the URL from the environment instead", id="python"),
-    pytest.param({"context": "text", "key": None, "section": None},
-                 "read the URL from the environment instead", id="text"),
-])
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        pytest.param(
+            {},
+            "replace the value with %(DB_URL)s: alembic-guard fix",
+            id="url-value",
+        ),
+        pytest.param(
+            {
+                "used_by": ("[alembic] sqlalchemy.url",),
+                "key": "pw",
+                "section": "DEFAULT",
+            },
+            "move the password out of this file: alembic-guard fix",
+            id="interpolated",
+        ),
+        pytest.param(
+            {"key": "connection"},
+            "move the password out of this file: alembic-guard fix",
+            id="other-key",
+        ),
+        pytest.param(
+            {"context": "comment", "key": None},
+            "delete the comment or mask its password",
+            id="comment",
+        ),
+        pytest.param(
+            {"context": "python", "key": None, "section": None},
+            "read the URL from the environment instead",
+            id="python",
+        ),
+        pytest.param(
+            {"context": "text", "key": None, "section": None},
+            "read the URL from the environment instead",
+            id="text",
+        ),
+    ],
+)
 def test_hint(changes: dict[str, object], expected: str) -> None:
     assert report.hint(BASE._replace(**changes)) == expected
 
 
-@pytest.mark.parametrize("changes, expected", [
-    pytest.param({}, "[alembic] sqlalchemy.url", id="value"),
-    pytest.param({"context": "comment", "key": None}, "[alembic] comment",
-                 id="comment"),
-    pytest.param({"section": None, "key": None, "context": "python"}, "",
-                 id="python"),
-    pytest.param({"section": "DEFAULT", "key": "pw",
-                  "used_by": ("[alembic] sqlalchemy.url", "[e1] url")},
-                 "[DEFAULT] pw (used by [alembic] sqlalchemy.url, [e1] url)",
-                 id="used-by"),
-])
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        pytest.param({}, "[alembic] sqlalchemy.url", id="value"),
+        pytest.param(
+            {"context": "comment", "key": None},
+            "[alembic] comment",
+            id="comment",
+        ),
+        pytest.param(
+            {"section": None, "key": None, "context": "python"},
+            "",
+            id="python",
+        ),
+        pytest.param(
+            {
+                "section": "DEFAULT",
+                "key": "pw",
+                "used_by": ("[alembic] sqlalchemy.url", "[e1] url"),
+            },
+            "[DEFAULT] pw (used by [alembic] sqlalchemy.url, [e1] url)",
+            id="used-by",
+        ),
+    ],
+)
 def test_where(changes: dict[str, object], expected: str) -> None:
     assert report.where(BASE._replace(**changes)) == expected
 
@@ -61,11 +106,14 @@ def test_text_line() -> None:
     assert report.text_line(BASE) == (
         "alembic.ini:3:30: [alembic] sqlalchemy.url: password in URL: "
         "postgresql://u:***@db/app (replace the value with %(DB_URL)s: "
-        "alembic-guard fix; fingerprint 0123456789abcdef)")
-    python = BASE._replace(section=None, key=None, context="python",
-                           path="env.py")
+        "alembic-guard fix; fingerprint 0123456789abcdef)"
+    )
+    python = BASE._replace(
+        section=None, key=None, context="python", path="env.py"
+    )
     assert report.text_line(python).startswith(
-        "env.py:3:30: password in URL: postgresql")
+        "env.py:3:30: password in URL: postgresql"
+    )
 
 
 def test_text_line_never_breaks() -> None:
@@ -75,14 +123,27 @@ def test_text_line_never_breaks() -> None:
     assert line.startswith("a\\nb\ufffd.ini:3:30: [alembic] k\\x09ey:")
 
 
-def write(fmt: str, findings: list[Finding], advice: list[Advice] = (),
-          notices: list[str] = (), scrub: Scrubber | None = None,
-          out: io.StringIO | None = None, colour: bool | None = None
-          ) -> tuple[str, str]:
+def write(
+    fmt: str,
+    findings: list[Finding],
+    advice: list[Advice] = (),
+    notices: list[str] = (),
+    scrub: Scrubber | None = None,
+    out: io.StringIO | None = None,
+    colour: bool | None = None,
+) -> tuple[str, str]:
     out = io.StringIO() if out is None else out
     err = io.StringIO()
-    report.write(out, err, fmt, findings, list(advice), list(notices),
-                 scrub or Scrubber(), colour=colour)
+    report.write(
+        out,
+        err,
+        fmt,
+        findings,
+        list(advice),
+        list(notices),
+        scrub or Scrubber(),
+        colour=colour,
+    )
     return out.getvalue(), err.getvalue()
 
 
@@ -90,9 +151,13 @@ def test_scrubber_is_the_last_net() -> None:
     # Whatever a field holds by mistake, a known password never leaves.
     scrub = Scrubber()
     scrub.add(SECRET)
-    leaky = BASE._replace(redacted=f"postgresql://u:{SECRET}@db/app",
-                          path=f"{SECRET}.ini", key=SECRET,
-                          section=SECRET, used_by=(SECRET,))
+    leaky = BASE._replace(
+        redacted=f"postgresql://u:{SECRET}@db/app",
+        path=f"{SECRET}.ini",
+        key=SECRET,
+        section=SECRET,
+        used_by=(SECRET,),
+    )
     advice = [Advice(f"{SECRET}.ini", 1, 1, f"about {SECRET}")]
     notices = [f"{SECRET}: odd"]
     for fmt in ("text", "json"):
@@ -107,35 +172,53 @@ def test_json_document() -> None:
     document = json.loads(out)
     assert document == {
         "findings": [report.as_dict(BASE)],
-        "advice": [{"path": "alembic.ini", "line": 2, "column": 18,
-                    "message": "configparser does not expand"}],
+        "advice": [
+            {
+                "path": "alembic.ini",
+                "line": 2,
+                "column": 18,
+                "message": "configparser does not expand",
+            }
+        ],
     }
     assert set(document["findings"][0]) == {
-        "path", "line", "column", "section", "key", "rule", "context",
-        "redacted", "fingerprint", "used_by"}
+        "path",
+        "line",
+        "column",
+        "section",
+        "key",
+        "rule",
+        "context",
+        "redacted",
+        "fingerprint",
+        "used_by",
+    }
     assert err == "a notice\n"
 
 
 def test_text_streams() -> None:
     advice = [Advice("alembic.ini", 2, 18, "say\nthis")]
-    out, err = write("text", [BASE, BASE._replace(line=4)], advice,
-                     ["first\nnotice"])
+    out, err = write(
+        "text", [BASE, BASE._replace(line=4)], advice, ["first\nnotice"]
+    )
     assert out.count("\n") == 2 and out.startswith("alembic.ini:3:30: ")
-    assert err == ("first\\nnotice\n"
-                   "alembic.ini:2:18: advice: say\\nthis\n")
+    assert err == ("first\\nnotice\nalembic.ini:2:18: advice: say\\nthis\n")
 
 
 def test_quiet_when_nothing() -> None:
     assert write("text", []) == ("", "")
 
 
-@pytest.mark.parametrize("no_color, coloured", [
-    pytest.param(None, True, id="terminal"),
-    pytest.param("1", False, id="NO_COLOR"),
-])
-def test_colour_only_on_terminal(monkeypatch: pytest.MonkeyPatch,
-                                 no_color: str | None,
-                                 coloured: bool) -> None:
+@pytest.mark.parametrize(
+    "no_color, coloured",
+    [
+        pytest.param(None, True, id="terminal"),
+        pytest.param("1", False, id="NO_COLOR"),
+    ],
+)
+def test_colour_only_on_terminal(
+    monkeypatch: pytest.MonkeyPatch, no_color: str | None, coloured: bool
+) -> None:
     if no_color is None:
         monkeypatch.delenv("NO_COLOR", raising=False)
     else:
@@ -159,4 +242,5 @@ def test_forced_colour_keeps_the_words() -> None:
     bare = line.replace(report.BOLD, "").replace(report.RED, "")
     assert bare.replace(report.RESET, "") == report.text_line(BASE)
     assert report.advice_line(Advice("a", 1, 1, "m"), True) == (
-        f"a:1:1: {report.YELLOW}advice{report.RESET}: m")
+        f"a:1:1: {report.YELLOW}advice{report.RESET}: m"
+    )

@@ -1,4 +1,5 @@
 """``alembic-guard scan`` as a command: exit codes, formats, messages."""
+
 from __future__ import annotations
 
 import json
@@ -19,44 +20,79 @@ MASKED = "postgresql://app:***@db.example:5432/app"
 
 # (file name, content, expected line) for each place a password hides.
 LEAKS = [
-    pytest.param("alembic.ini", f"[alembic]\nsqlalchemy.url = {URL}\n", 2,
-                 id="ini-value"),
-    pytest.param("alembic.ini",
-                 f"[alembic]\n# sqlalchemy.url = {URL}\n"
-                 "sqlalchemy.url = %(DB_URL)s\n", 2, id="ini-comment"),
-    pytest.param("alembic.ini",
-                 f"[DEFAULT]\npw = {PASSWORD}\n[alembic]\nsqlalchemy.url ="
-                 " postgresql://app:%(pw)s@db/app\n", 2,
-                 id="ini-default-interpolation"),
-    pytest.param("alembic.ini",
-                 "[engine1]\nsqlalchemy.url = mssql+pyodbc://db/app?"
-                 f"driver=x&password={PASSWORD}\n", 2, id="query-password"),
-    pytest.param("env.py",
-                 "from sqlalchemy import create_engine\n"
-                 f"engine = create_engine({URL!r})\n", 2, id="env-py"),
-    pytest.param("setup.cfg",
-                 f"[db]\nurl:\n    {URL}\n", 3, id="continuation"),
+    pytest.param(
+        "alembic.ini",
+        f"[alembic]\nsqlalchemy.url = {URL}\n",
+        2,
+        id="ini-value",
+    ),
+    pytest.param(
+        "alembic.ini",
+        f"[alembic]\n# sqlalchemy.url = {URL}\nsqlalchemy.url = %(DB_URL)s\n",
+        2,
+        id="ini-comment",
+    ),
+    pytest.param(
+        "alembic.ini",
+        f"[DEFAULT]\npw = {PASSWORD}\n[alembic]\nsqlalchemy.url ="
+        " postgresql://app:%(pw)s@db/app\n",
+        2,
+        id="ini-default-interpolation",
+    ),
+    pytest.param(
+        "alembic.ini",
+        "[engine1]\nsqlalchemy.url = mssql+pyodbc://db/app?"
+        f"driver=x&password={PASSWORD}\n",
+        2,
+        id="query-password",
+    ),
+    pytest.param(
+        "env.py",
+        "from sqlalchemy import create_engine\n"
+        f"engine = create_engine({URL!r})\n",
+        2,
+        id="env-py",
+    ),
+    pytest.param(
+        "setup.cfg", f"[db]\nurl:\n    {URL}\n", 3, id="continuation"
+    ),
 ]
 CLEAN = [
-    pytest.param("alembic.ini", "[alembic]\nsqlalchemy.url = %(DB_URL)s\n",
-                 id="placeholder"),
-    pytest.param("alembic.ini",
-                 "[alembic]\nsqlalchemy.url = "
-                 "driver://user:pass@localhost/dbname\n", id="template"),
-    pytest.param("alembic.ini", "[alembic]\nsqlalchemy.url = sqlite:///a\n",
-                 id="sqlite"),
+    pytest.param(
+        "alembic.ini",
+        "[alembic]\nsqlalchemy.url = %(DB_URL)s\n",
+        id="placeholder",
+    ),
+    pytest.param(
+        "alembic.ini",
+        "[alembic]\nsqlalchemy.url = driver://user:pass@localhost/dbname\n",
+        id="template",
+    ),
+    pytest.param(
+        "alembic.ini", "[alembic]\nsqlalchemy.url = sqlite:///a\n", id="sqlite"
+    ),
     pytest.param("env.py", "url = os.environ['DB_URL']\n", id="env-py"),
 ]
 TEXT_LINE = re.compile(
     r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<where>.*?): "
     r"(?P<rule>[^:]+): (?P<url>.*) \((?P<hint>.+); "
-    r"fingerprint (?P<fp>[0-9a-f]{16})\)$")
-JSON_KEYS = {"path", "line", "column", "section", "key", "rule",
-             "redacted", "fingerprint"}
+    r"fingerprint (?P<fp>[0-9a-f]{16})\)$"
+)
+JSON_KEYS = {
+    "path",
+    "line",
+    "column",
+    "section",
+    "key",
+    "rule",
+    "redacted",
+    "fingerprint",
+}
 
 
-def scan(tmp_path: Path, name: str, content: str, *args: str
-         ) -> tuple[Path, list[str]]:
+def scan(
+    tmp_path: Path, name: str, content: str, *args: str
+) -> tuple[Path, list[str]]:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     return path, ["scan", *args, str(path)]
@@ -64,9 +100,14 @@ def scan(tmp_path: Path, name: str, content: str, *args: str
 
 @pytest.mark.parametrize("name, content, line", LEAKS)
 @pytest.mark.parametrize("fmt", ["text", "json"])
-def test_leak_found_and_masked(tmp_path: Path, name: str, content: str,
-                               line: int, fmt: str,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_leak_found_and_masked(
+    tmp_path: Path,
+    name: str,
+    content: str,
+    line: int,
+    fmt: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     path, argv = scan(tmp_path, name, content, "--format", fmt)
     assert main(argv) == 1
     out, err = capsys.readouterr()
@@ -81,24 +122,29 @@ def test_leak_found_and_masked(tmp_path: Path, name: str, content: str,
 
 
 @pytest.mark.parametrize("name, content", CLEAN)
-def test_clean_is_quiet(tmp_path: Path, name: str, content: str,
-                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_clean_is_quiet(
+    tmp_path: Path, name: str, content: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, argv = scan(tmp_path, name, content)
     assert main(argv) == 0
     assert capsys.readouterr() == ("", "")
 
 
-def test_text_line_shape(tmp_path: Path,
-                         capsys: pytest.CaptureFixture[str]) -> None:
-    path, argv = scan(tmp_path, "alembic.ini",
-                      f"[alembic]\nsqlalchemy.url = {URL}\n")
+def test_text_line_shape(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, argv = scan(
+        tmp_path, "alembic.ini", f"[alembic]\nsqlalchemy.url = {URL}\n"
+    )
     assert main(argv) == 1
     out, err = capsys.readouterr()
     match = TEXT_LINE.match(out.rstrip("\n"))
     assert match is not None, out
     assert match["path"] == str(path)
-    assert (match["line"], match["col"]) == ("2", str(len(
-        "sqlalchemy.url = postgresql://app:") + 1))
+    assert (match["line"], match["col"]) == (
+        "2",
+        str(len("sqlalchemy.url = postgresql://app:") + 1),
+    )
     assert match["where"] == "[alembic] sqlalchemy.url"
     assert match["rule"] == "password in URL"
     assert match["url"] == MASKED
@@ -107,11 +153,16 @@ def test_text_line_shape(tmp_path: Path,
     assert "allow-fingerprints" in err
 
 
-def test_json_document(tmp_path: Path,
-                       capsys: pytest.CaptureFixture[str]) -> None:
-    path, argv = scan(tmp_path, "alembic.ini",
-                      f"[alembic]\nsqlalchemy.url = {URL}\n",
-                      "--format", "json")
+def test_json_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, argv = scan(
+        tmp_path,
+        "alembic.ini",
+        f"[alembic]\nsqlalchemy.url = {URL}\n",
+        "--format",
+        "json",
+    )
     assert main(argv) == 1
     out, err = capsys.readouterr()
     document = json.loads(out)
@@ -121,33 +172,46 @@ def test_json_document(tmp_path: Path,
     assert set(finding) >= JSON_KEYS
     assert finding["path"] == str(path)
     assert (finding["line"], finding["section"], finding["key"]) == (
-        2, "alembic", "sqlalchemy.url")
+        2,
+        "alembic",
+        "sqlalchemy.url",
+    )
     assert finding["rule"] == "userinfo-password"
     assert finding["redacted"] == MASKED
     assert re.fullmatch(r"[0-9a-f]{16}", finding["fingerprint"])
     assert err == ""
 
 
-def test_json_clean_document(tmp_path: Path,
-                             capsys: pytest.CaptureFixture[str]) -> None:
-    _, argv = scan(tmp_path, "alembic.ini", "[alembic]\n", "--format",
-                   "json")
+def test_json_clean_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, argv = scan(tmp_path, "alembic.ini", "[alembic]\n", "--format", "json")
     assert main(argv) == 0
-    assert json.loads(capsys.readouterr().out) == {"findings": [],
-                                                   "advice": []}
+    assert json.loads(capsys.readouterr().out) == {
+        "findings": [],
+        "advice": [],
+    }
 
 
-@pytest.mark.parametrize("value", [
-    pytest.param("${DATABASE_URL}", id="braced"),
-    pytest.param("$DATABASE_URL", id="bare"),
-    pytest.param("postgresql://app:${DB_PASSWORD}@db/app", id="in-url"),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("${DATABASE_URL}", id="braced"),
+        pytest.param("$DATABASE_URL", id="bare"),
+        pytest.param("postgresql://app:${DB_PASSWORD}@db/app", id="in-url"),
+    ],
+)
 @pytest.mark.parametrize("fmt", ["text", "json"])
-def test_shell_variable_advice(tmp_path: Path, value: str, fmt: str,
-                               capsys: pytest.CaptureFixture[str]) -> None:
-    path, argv = scan(tmp_path, "alembic.ini",
-                      f"[alembic]\nsqlalchemy.url = {value}\n",
-                      "--format", fmt)
+def test_shell_variable_advice(
+    tmp_path: Path, value: str, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, argv = scan(
+        tmp_path,
+        "alembic.ini",
+        f"[alembic]\nsqlalchemy.url = {value}\n",
+        "--format",
+        fmt,
+    )
     assert main(argv) == 0
     out, err = capsys.readouterr()
     if fmt == "json":
@@ -164,83 +228,117 @@ def test_shell_variable_advice(tmp_path: Path, value: str, fmt: str,
     assert "%(DB_URL)s" in message
 
 
-def test_help_documents_exit_codes(capsys: pytest.CaptureFixture[str]
-                                   ) -> None:
+def test_help_documents_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scan", "--help"]) == 0
     out = capsys.readouterr().out
     assert "exit status:" in out
-    for code in ("0  nothing found", "1  a credential was found",
-                 "2  usage error"):
+    for code in (
+        "0  nothing found",
+        "1  a credential was found",
+        "2  usage error",
+    ):
         assert code in out
     assert "--staged" in out and "--max-bytes" in out
 
 
-@pytest.mark.parametrize("argv", [
-    pytest.param([], id="no-command"),
-    pytest.param(["frobnicate"], id="unknown-command"),
-    pytest.param(["scan", "--format", "xml", "x"], id="bad-format"),
-    pytest.param(["scan", "--max-bytes", "lots", "x"], id="bad-max-bytes"),
-    pytest.param(["scan", "--max-bytes", "-5", "x"], id="negative"),
-    pytest.param(["scan", "--no-such-option"], id="unknown-option"),
-])
-def test_usage_error(argv: list[str],
-                     capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param([], id="no-command"),
+        pytest.param(["frobnicate"], id="unknown-command"),
+        pytest.param(["scan", "--format", "xml", "x"], id="bad-format"),
+        pytest.param(["scan", "--max-bytes", "lots", "x"], id="bad-max-bytes"),
+        pytest.param(["scan", "--max-bytes", "-5", "x"], id="negative"),
+        pytest.param(["scan", "--no-such-option"], id="unknown-option"),
+    ],
+)
+def test_usage_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(argv) == 2
     out, err = capsys.readouterr()
     assert "error:" in err
     assert "Traceback" not in out + err
 
 
-def test_folder_argument(tmp_path: Path,
-                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_folder_argument(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     leak = f"[alembic]\nsqlalchemy.url = {URL}\n"
-    for name in ("alembic.ini", "migrations/env.py", "deploy/app.cfg",
-                 "notes.txt", ".venv/lib/x.ini", ".git/config.ini"):
+    for name in (
+        "alembic.ini",
+        "migrations/env.py",
+        "deploy/app.cfg",
+        "notes.txt",
+        ".venv/lib/x.ini",
+        ".git/config.ini",
+    ):
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(leak if name.endswith((".ini", ".cfg", ".txt"))
-                        else f"create_engine({URL!r})\n")
+        path.write_text(
+            leak
+            if name.endswith((".ini", ".cfg", ".txt"))
+            else f"create_engine({URL!r})\n"
+        )
     assert main(["scan", "--format", "json", str(tmp_path)]) == 1
-    paths = {os.path.relpath(f["path"], tmp_path) for f in
-             json.loads(capsys.readouterr().out)["findings"]}
-    assert paths == {"alembic.ini", os.path.join("migrations", "env.py"),
-                     os.path.join("deploy", "app.cfg")}
+    paths = {
+        os.path.relpath(f["path"], tmp_path)
+        for f in json.loads(capsys.readouterr().out)["findings"]
+    }
+    assert paths == {
+        "alembic.ini",
+        os.path.join("migrations", "env.py"),
+        os.path.join("deploy", "app.cfg"),
+    }
 
 
-def test_default_is_current_folder(tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]
-                                   ) -> None:
+def test_default_is_current_folder(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     (tmp_path / "alembic.ini").write_text(
-        f"[alembic]\nsqlalchemy.url = {URL}\n")
+        f"[alembic]\nsqlalchemy.url = {URL}\n"
+    )
     monkeypatch.chdir(tmp_path)
     assert main(["scan"]) == 1
-    assert capsys.readouterr().out.startswith(
-        f".{os.sep}alembic.ini:2:")
+    assert capsys.readouterr().out.startswith(f".{os.sep}alembic.ini:2:")
 
 
-@pytest.mark.parametrize("limit, status", [
-    pytest.param("10", 2, id="over"),
-    pytest.param("1000", 1, id="under"),
-])
-def test_max_bytes(tmp_path: Path, limit: str, status: int,
-                   capsys: pytest.CaptureFixture[str]) -> None:
-    path, argv = scan(tmp_path, "alembic.ini",
-                      f"[alembic]\nsqlalchemy.url = {URL}\n",
-                      "--max-bytes", limit)
+@pytest.mark.parametrize(
+    "limit, status",
+    [
+        pytest.param("10", 2, id="over"),
+        pytest.param("1000", 1, id="under"),
+    ],
+)
+def test_max_bytes(
+    tmp_path: Path, limit: str, status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, argv = scan(
+        tmp_path,
+        "alembic.ini",
+        f"[alembic]\nsqlalchemy.url = {URL}\n",
+        "--max-bytes",
+        limit,
+    )
     assert main(argv) == status
     out, err = capsys.readouterr()
     if status == 2:
         assert out == ""
-        assert err == (f"alembic-guard: {path}: {path.stat().st_size} "
-                       f"bytes, over the 10 byte limit (raise it with "
-                       f"--max-bytes)\n")
+        assert err == (
+            f"alembic-guard: {path}: {path.stat().st_size} "
+            f"bytes, over the 10 byte limit (raise it with "
+            f"--max-bytes)\n"
+        )
 
 
 def test_unreadable_input_wins_over_findings(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    leak, argv = scan(tmp_path, "alembic.ini",
-                      f"[alembic]\nsqlalchemy.url = {URL}\n")
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leak, argv = scan(
+        tmp_path, "alembic.ini", f"[alembic]\nsqlalchemy.url = {URL}\n"
+    )
     missing = tmp_path / "gone.ini"
     assert main([*argv, str(missing)]) == 2
     out, err = capsys.readouterr()
@@ -250,7 +348,8 @@ def test_unreadable_input_wins_over_findings(
 
 
 def test_odd_file_names_stay_on_one_line(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     leak = f"[alembic]\nsqlalchemy.url = {URL}\n".encode()
     folder = os.fsencode(tmp_path)
     for name in (b"new\nline.ini", b"caf\xe9.ini", b"tab\tbell\x07.ini"):
@@ -266,10 +365,13 @@ def test_odd_file_names_stay_on_one_line(
 
 
 def test_settings_problem_is_usage_error(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "guard.toml").write_text("[tool.alembic-guard\n")
-    assert main(["scan", "--config", str(tmp_path / "guard.toml"),
-                 str(tmp_path)]) == 2
+    assert (
+        main(["scan", "--config", str(tmp_path / "guard.toml"), str(tmp_path)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not valid TOML" in err
 
@@ -282,14 +384,16 @@ def leaky_file(tmp_path: Path) -> Path:
 
 def console(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, NO_COLOR="1")
-    return subprocess.run(command, cwd=cwd, env=env, check=False,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        command, cwd=cwd, env=env, check=False, capture_output=True, text=True
+    )
 
 
 def test_python_dash_m(tmp_path: Path) -> None:
     path = leaky_file(tmp_path)
-    proc = console(sys.executable, "-m", "alembic_guard", "scan", path.name,
-                   cwd=tmp_path)
+    proc = console(
+        sys.executable, "-m", "alembic_guard", "scan", path.name, cwd=tmp_path
+    )
     assert proc.returncode == 1
     assert proc.stdout.startswith("alembic.ini:2:")
     assert MASKED in proc.stdout
@@ -308,9 +412,9 @@ def test_console_script(tmp_path: Path) -> None:
     assert proc.stderr == "alembic-guard: missing.ini: no such file\n"
 
 
-def test_binary_file_still_scanned(tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]
-                                   ) -> None:
+def test_binary_file_still_scanned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "alembic.ini"
     path.write_bytes(b"\0\0junk\n" + f"url = {URL}\n".encode())
     assert main(["scan", str(path)]) == 1

@@ -1,4 +1,5 @@
 """Repository settings: accepting findings on purpose, excluding paths."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,9 @@ def ini(url: str = URL) -> str:
     return f"[alembic]\nsqlalchemy.url = {url}\n"
 
 
-def findings(capsys: pytest.CaptureFixture[str], *argv: str
-             ) -> tuple[int, list[dict[str, object]]]:
+def findings(
+    capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, list[dict[str, object]]]:
     status = main(["scan", "--format", "json", *argv])
     out, err = capsys.readouterr()
     assert PASSWORD not in out + err
@@ -38,19 +40,31 @@ def fingerprint_of(capsys: pytest.CaptureFixture[str], path: str) -> str:
 
 # -- accepting a finding on purpose ------------------------------------
 
-@pytest.mark.parametrize("name, template", [
-    pytest.param("setup.cfg", "[alembic-guard]\nallow-fingerprints = {}\n",
-                 id="setup.cfg"),
-    pytest.param("setup.cfg",
-                 "[metadata]\nname = x\n\n[alembic-guard]\n"
-                 "allow-fingerprints =\n    0000000000000000\n    {}\n",
-                 id="setup.cfg-multiline"),
-    pytest.param("pyproject.toml",
-                 '[tool.alembic-guard]\nallow-fingerprints = ["{}"]\n',
-                 id="pyproject.toml"),
-])
-def test_allow_fingerprint(repo: Path, name: str, template: str,
-                           capsys: pytest.CaptureFixture[str]) -> None:
+
+@pytest.mark.parametrize(
+    "name, template",
+    [
+        pytest.param(
+            "setup.cfg",
+            "[alembic-guard]\nallow-fingerprints = {}\n",
+            id="setup.cfg",
+        ),
+        pytest.param(
+            "setup.cfg",
+            "[metadata]\nname = x\n\n[alembic-guard]\n"
+            "allow-fingerprints =\n    0000000000000000\n    {}\n",
+            id="setup.cfg-multiline",
+        ),
+        pytest.param(
+            "pyproject.toml",
+            '[tool.alembic-guard]\nallow-fingerprints = ["{}"]\n',
+            id="pyproject.toml",
+        ),
+    ],
+)
+def test_allow_fingerprint(
+    repo: Path, name: str, template: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     (repo / "alembic.ini").write_text(ini())
     mark = fingerprint_of(capsys, "alembic.ini")
     (repo / name).write_text(template.format(mark.upper()))
@@ -68,23 +82,30 @@ HOSTS = [
     pytest.param(["localhost"], "localhost:5433", True, id="any-port"),
     pytest.param(["LocalHost"], "LOCALHOST", True, id="case"),
     pytest.param(["localhost:5433"], "localhost:5433", True, id="port"),
-    pytest.param(["localhost:5433"], "localhost:5432", False,
-                 id="other-port"),
-    pytest.param(["localhost:5433"], "localhost", False,
-                 id="port-not-named"),
+    pytest.param(["localhost:5433"], "localhost:5432", False, id="other-port"),
+    pytest.param(["localhost:5433"], "localhost", False, id="port-not-named"),
     pytest.param(["*.test"], "db.test", True, id="glob"),
-    pytest.param(["*.test"], "db.test.example.com", False,
-                 id="glob-suffix-only"),
+    pytest.param(
+        ["*.test"], "db.test.example.com", False, id="glob-suffix-only"
+    ),
     pytest.param(["db?.local"], "db1.local:5432", True, id="glob-char"),
     pytest.param(["127.0.0.1"], "db.example", False, id="other-host"),
     pytest.param(["::1"], "[::1]:5432", True, id="ipv6"),
     pytest.param(["[::1]:5432"], "[::1]:5432", True, id="ipv6-port"),
     pytest.param(["[::1]:5432"], "[::1]:6432", False, id="ipv6-other-port"),
     pytest.param(["::1"], "[::1", True, id="ipv6-unclosed"),
-    pytest.param(["localhost"], "localhost,db.prod:5432", False,
-                 id="multi-host-one-allowed"),
-    pytest.param(["localhost", "db.prod"], "localhost,db.prod:5432", True,
-                 id="multi-host-all-allowed"),
+    pytest.param(
+        ["localhost"],
+        "localhost,db.prod:5432",
+        False,
+        id="multi-host-one-allowed",
+    ),
+    pytest.param(
+        ["localhost", "db.prod"],
+        "localhost,db.prod:5432",
+        True,
+        id="multi-host-all-allowed",
+    ),
     pytest.param(["localhost"], "", False, id="no-host"),
     pytest.param([], "localhost", False, id="nothing-allowed"),
     pytest.param(["my-db"], "my%2Ddb", True, id="percent-encoded"),
@@ -98,55 +119,84 @@ def test_allows_hosts(allowed: list[str], host: str, expected: bool) -> None:
 
 
 @pytest.mark.parametrize("allowed, host, expected", HOSTS[:8])
-def test_allow_hosts_from_setup_cfg(repo: Path, allowed: list[str],
-                                    host: str, expected: bool,
-                                    capsys: pytest.CaptureFixture[str]
-                                    ) -> None:
+def test_allow_hosts_from_setup_cfg(
+    repo: Path,
+    allowed: list[str],
+    host: str,
+    expected: bool,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     (repo / "setup.cfg").write_text(
-        f"[alembic-guard]\nallow-hosts = {', '.join(allowed)}\n")
+        f"[alembic-guard]\nallow-hosts = {', '.join(allowed)}\n"
+    )
     (repo / "alembic.ini").write_text(
-        ini(f"postgresql://app:{PASSWORD}@{host}/app"))
+        ini(f"postgresql://app:{PASSWORD}@{host}/app")
+    )
     assert findings(capsys, "alembic.ini")[0] == (0 if expected else 1)
 
 
 # -- excluding paths -----------------------------------------------------
 
-@pytest.mark.parametrize("pattern, excluded", [
-    pytest.param("fixtures", {"fixtures/alembic.ini",
-                              "fixtures/deep/env.py"}, id="folder"),
-    pytest.param("./fixtures/", {"fixtures/alembic.ini",
-                                 "fixtures/deep/env.py"}, id="folder-dot"),
-    pytest.param("fixtures/*.ini", {"fixtures/alembic.ini"}, id="glob"),
-    pytest.param("*.py", {"fixtures/deep/env.py", "env.py"},
-                 id="glob-any-depth"),
-    pytest.param("alembic.ini", {"alembic.ini"}, id="file"),
-])
-def test_exclude(repo: Path, pattern: str, excluded: set[str],
-                 capsys: pytest.CaptureFixture[str]) -> None:
-    every = {"alembic.ini", "env.py", "fixtures/alembic.ini",
-             "fixtures/deep/env.py"}
+
+@pytest.mark.parametrize(
+    "pattern, excluded",
+    [
+        pytest.param(
+            "fixtures",
+            {"fixtures/alembic.ini", "fixtures/deep/env.py"},
+            id="folder",
+        ),
+        pytest.param(
+            "./fixtures/",
+            {"fixtures/alembic.ini", "fixtures/deep/env.py"},
+            id="folder-dot",
+        ),
+        pytest.param("fixtures/*.ini", {"fixtures/alembic.ini"}, id="glob"),
+        pytest.param(
+            "*.py", {"fixtures/deep/env.py", "env.py"}, id="glob-any-depth"
+        ),
+        pytest.param("alembic.ini", {"alembic.ini"}, id="file"),
+    ],
+)
+def test_exclude(
+    repo: Path,
+    pattern: str,
+    excluded: set[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    every = {
+        "alembic.ini",
+        "env.py",
+        "fixtures/alembic.ini",
+        "fixtures/deep/env.py",
+    }
     for name in every:
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(ini() if name.endswith(".ini")
-                                 else f"create_engine({URL!r})\n")
+        (repo / name).write_text(
+            ini() if name.endswith(".ini") else f"create_engine({URL!r})\n"
+        )
     (repo / "pyproject.toml").write_text(
-        f'[tool.alembic-guard]\nexclude = ["{pattern}"]\n')
+        f'[tool.alembic-guard]\nexclude = ["{pattern}"]\n'
+    )
 
     _, found = findings(capsys, ".")
-    seen = {os.path.relpath(str(f["path"])).replace(os.sep, "/")
-            for f in found}
+    seen = {
+        os.path.relpath(str(f["path"])).replace(os.sep, "/") for f in found
+    }
     assert seen == every - excluded
     # From a subfolder the patterns still mean the same paths.
     os.chdir(repo / "fixtures")
     _, found = findings(capsys, ".")
-    seen = {os.path.relpath(str(f["path"]), repo).replace(os.sep, "/")
-            for f in found}
-    assert seen == {p for p in every - excluded
-                    if p.startswith("fixtures/")}
+    seen = {
+        os.path.relpath(str(f["path"]), repo).replace(os.sep, "/")
+        for f in found
+    }
+    assert seen == {p for p in every - excluded if p.startswith("fixtures/")}
 
 
 def test_exclude_applies_to_explicit_files(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # pre-commit passes every staged file by name.
     (repo / "setup.cfg").write_text("[alembic-guard]\nexclude = tests\n")
     (repo / "tests").mkdir()
@@ -157,8 +207,10 @@ def test_exclude_applies_to_explicit_files(
 
 # -- max-bytes -----------------------------------------------------------
 
-def test_max_bytes_setting(repo: Path,
-                           capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_max_bytes_setting(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (repo / "setup.cfg").write_text("[alembic-guard]\nmax-bytes = 20\n")
     (repo / "alembic.ini").write_text(ini())
     assert main(["scan", "alembic.ini"]) == 2
@@ -169,8 +221,10 @@ def test_max_bytes_setting(repo: Path,
 
 # -- where settings come from ----------------------------------------------
 
+
 def test_found_from_subfolder_up_to_repository_top(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (repo / "setup.cfg").write_text("[alembic-guard]\nallow-hosts = db.*\n")
     (repo / "app").mkdir()
     (repo / "app" / "alembic.ini").write_text(ini())
@@ -178,9 +232,9 @@ def test_found_from_subfolder_up_to_repository_top(
     assert findings(capsys, "alembic.ini") == (0, [])
 
 
-def test_walk_stops_at_repository_top(tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch
-                                      ) -> None:
+def test_walk_stops_at_repository_top(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "setup.cfg").write_text("[alembic-guard]\nexclude = x\n")
     inner = init_repo(tmp_path / "inner")
     assert load(None, str(inner)) == Settings()
@@ -194,56 +248,101 @@ def test_files_without_our_section_are_skipped(tmp_path: Path) -> None:
     assert load(None, str(tmp_path)) == Settings()
 
 
-@pytest.mark.parametrize("name, text", [
-    pytest.param("guard.cfg", "[alembic-guard]\nallow-hosts = db.example\n",
-                 id="cfg"),
-    pytest.param("guard.toml",
-                 '[tool.alembic-guard]\nallow-hosts = ["db.example"]\n',
-                 id="toml"),
-])
-def test_explicit_config(repo: Path, name: str, text: str,
-                         capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        pytest.param(
+            "guard.cfg",
+            "[alembic-guard]\nallow-hosts = db.example\n",
+            id="cfg",
+        ),
+        pytest.param(
+            "guard.toml",
+            '[tool.alembic-guard]\nallow-hosts = ["db.example"]\n',
+            id="toml",
+        ),
+    ],
+)
+def test_explicit_config(
+    repo: Path, name: str, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     (repo / "alembic.ini").write_text(ini())
     (repo / "elsewhere").mkdir()
     (repo / "elsewhere" / name).write_text(text)
     # A repository setting that would not allow it is not read.
     (repo / "setup.cfg").write_text("[alembic-guard]\nallow-hosts = x\n")
     assert findings(capsys, "alembic.ini")[0] == 1
-    assert findings(capsys, "--config", f"elsewhere/{name}",
-                    "alembic.ini") == (0, [])
+    assert findings(
+        capsys, "--config", f"elsewhere/{name}", "alembic.ini"
+    ) == (0, [])
 
 
 BAD = [
-    pytest.param("pyproject.toml", "[tool.alembic-guard\n",
-                 "not valid TOML", id="bad-toml"),
-    pytest.param("pyproject.toml",
-                 "[tool.alembic-guard]\nallow-hosts = 5\n",
-                 "allow-hosts must be a list of strings", id="wrong-type"),
-    pytest.param("pyproject.toml",
-                 "[tool.alembic-guard]\nexclude = [1, 2]\n",
-                 "exclude must be a list of strings", id="wrong-item-type"),
-    pytest.param("pyproject.toml",
-                 "[tool.alembic-guard]\nmax-bytes = true\n",
-                 "max-bytes must be a positive whole number", id="bool"),
-    pytest.param("pyproject.toml",
-                 "[tool.alembic-guard]\nmax-bytes = 0\n",
-                 "max-bytes must be a positive whole number", id="zero"),
-    pytest.param("setup.cfg", "[alembic-guard]\nmax-bytes = lots\n",
-                 "max-bytes must be a positive whole number", id="words"),
-    pytest.param("setup.cfg", "[alembic-guard]\nallow-host = x\n",
-                 "unknown setting 'allow-host'", id="unknown-key"),
-    pytest.param("pyproject.toml",
-                 '[tool.alembic-guard]\nallow_fingerprints = ["a"]\n',
-                 "unknown setting 'allow_fingerprints'", id="underscore"),
-    pytest.param("pyproject.toml", b"[tool.alembic-guard]\nx = '\xff'\n",
-                 "not valid TOML", id="not-utf8"),
+    pytest.param(
+        "pyproject.toml",
+        "[tool.alembic-guard\n",
+        "not valid TOML",
+        id="bad-toml",
+    ),
+    pytest.param(
+        "pyproject.toml",
+        "[tool.alembic-guard]\nallow-hosts = 5\n",
+        "allow-hosts must be a list of strings",
+        id="wrong-type",
+    ),
+    pytest.param(
+        "pyproject.toml",
+        "[tool.alembic-guard]\nexclude = [1, 2]\n",
+        "exclude must be a list of strings",
+        id="wrong-item-type",
+    ),
+    pytest.param(
+        "pyproject.toml",
+        "[tool.alembic-guard]\nmax-bytes = true\n",
+        "max-bytes must be a positive whole number",
+        id="bool",
+    ),
+    pytest.param(
+        "pyproject.toml",
+        "[tool.alembic-guard]\nmax-bytes = 0\n",
+        "max-bytes must be a positive whole number",
+        id="zero",
+    ),
+    pytest.param(
+        "setup.cfg",
+        "[alembic-guard]\nmax-bytes = lots\n",
+        "max-bytes must be a positive whole number",
+        id="words",
+    ),
+    pytest.param(
+        "setup.cfg",
+        "[alembic-guard]\nallow-host = x\n",
+        "unknown setting 'allow-host'",
+        id="unknown-key",
+    ),
+    pytest.param(
+        "pyproject.toml",
+        '[tool.alembic-guard]\nallow_fingerprints = ["a"]\n',
+        "unknown setting 'allow_fingerprints'",
+        id="underscore",
+    ),
+    pytest.param(
+        "pyproject.toml",
+        b"[tool.alembic-guard]\nx = '\xff'\n",
+        "not valid TOML",
+        id="not-utf8",
+    ),
 ]
 
 
 @pytest.mark.parametrize("name, text, reason", BAD)
-def test_bad_settings(repo: Path, name: str, text: str | bytes,
-                      reason: str,
-                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_settings(
+    repo: Path,
+    name: str,
+    text: str | bytes,
+    reason: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     data = text.encode() if isinstance(text, str) else text
     (repo / name).write_bytes(data)
     (repo / "alembic.ini").write_text(ini())
@@ -255,15 +354,26 @@ def test_bad_settings(repo: Path, name: str, text: str | bytes,
     assert err.count("\n") == 1
 
 
-@pytest.mark.parametrize("name, text, reason", [
-    pytest.param("missing.cfg", None, "No such file", id="missing"),
-    pytest.param("empty.cfg", "[other]\n", "no [alembic-guard] section",
-                 id="no-section"),
-    pytest.param("folder", "dir", "Is a directory", id="directory"),
-])
-def test_bad_explicit_config(tmp_path: Path, name: str, text: str | None,
-                             reason: str,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "name, text, reason",
+    [
+        pytest.param("missing.cfg", None, "No such file", id="missing"),
+        pytest.param(
+            "empty.cfg",
+            "[other]\n",
+            "no [alembic-guard] section",
+            id="no-section",
+        ),
+        pytest.param("folder", "dir", "Is a directory", id="directory"),
+    ],
+)
+def test_bad_explicit_config(
+    tmp_path: Path,
+    name: str,
+    text: str | None,
+    reason: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     path = tmp_path / name
     if text == "dir":
         path.mkdir()
@@ -282,14 +392,26 @@ def test_load_rejects_bad_file(tmp_path: Path) -> None:
 
 # -- the fingerprint -------------------------------------------------------
 
+
 def fingerprint_in_new_process(tmp_path: Path, url: str) -> str:
     folder = tmp_path / str(len(list(tmp_path.iterdir())))
     folder.mkdir()
     (folder / "alembic.ini").write_text(ini(url))
     proc = subprocess.run(
-        [sys.executable, "-m", "alembic_guard", "scan", "--format", "json",
-         "alembic.ini"], cwd=folder, capture_output=True, text=True,
-        check=False)
+        [
+            sys.executable,
+            "-m",
+            "alembic_guard",
+            "scan",
+            "--format",
+            "json",
+            "alembic.ini",
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stderr
     assert PASSWORD not in proc.stdout + proc.stderr
     return str(json.loads(proc.stdout)["findings"][0]["fingerprint"])
@@ -299,9 +421,11 @@ def test_fingerprint_stable_and_distinct(tmp_path: Path) -> None:
     first = fingerprint_in_new_process(tmp_path, URL)
     again = fingerprint_in_new_process(tmp_path, URL)
     other = fingerprint_in_new_process(
-        tmp_path, URL.replace(PASSWORD, PASSWORD + "x"))
+        tmp_path, URL.replace(PASSWORD, PASSWORD + "x")
+    )
     elsewhere = fingerprint_in_new_process(
-        tmp_path, URL.replace("db.example", "db2.example"))
+        tmp_path, URL.replace("db.example", "db2.example")
+    )
     assert first == again
     assert len({first, other, elsewhere}) == 3
 
@@ -310,8 +434,7 @@ def test_fingerprint_reveals_nothing(tmp_path: Path) -> None:
     mark = fingerprint_in_new_process(tmp_path, URL)
     assert PASSWORD not in mark
     # Not a plain digest that a dictionary could invert at hash speed.
-    for text in (PASSWORD, f"app:{PASSWORD}",
-                 f"app:{PASSWORD}@db.example"):
+    for text in (PASSWORD, f"app:{PASSWORD}", f"app:{PASSWORD}@db.example"):
         for name in ("md5", "sha1", "sha256"):
             digest = hashlib.new(name, text.encode()).hexdigest()
             assert mark not in digest
