@@ -1,0 +1,197 @@
+"""The push guards under real ``git push`` to bare repositories on disk:
+the native pre-push hook, pre-commit's pre-push stage and the server's
+pre-receive hook."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import IDENTITY, commit, git, init_repo
+
+from alembic_guard.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "Pu5h-guard-pw"
+LEAKY = f"[alembic]\nsqlalchemy.url = postgresql://app:{PASSWORD}@db/app\n"
+SAFE = "[alembic]\nsqlalchemy.url = %(DB_URL)s\n"
+MASKED = "postgresql://app:***@db/app"
+IGNORE = shutil.ignore_patterns(
+    ".git", "__pycache__", "*.egg-info", ".mypy_cache", ".pytest_cache",
+    ".ruff_cache", ".hypothesis", "build", "dist", ".coverage*",
+    "docs-parts", "*.pyc")
+
+
+def shell(cwd: Path, *command: str, home: Path | None = None
+          ) -> tuple[int, str]:
+    """Run a command as a user would; status and stdout+stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(IDENTITY, GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1",
+               HOME=str(cwd.parent))
+    if home is not None:
+        env["PRE_COMMIT_HOME"] = str(home)
+    proc = subprocess.run(command, cwd=cwd, env=env, check=False,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = proc.stdout.decode("utf-8", "replace")
+    assert PASSWORD not in out
+    return proc.returncode, out
+
+
+def push(work: Path, *args: str, home: Path | None = None
+         ) -> tuple[int, str]:
+    return shell(work, "git", "push", "-q", *args, home=home)
+
+
+def remote_has(server: Path, ref: str) -> str:
+    out = git(server, "for-each-ref", "--format=%(objectname)", ref)
+    return out.strip()
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[Path, Path]:
+    """A work tree whose origin is a bare repository on local disk."""
+    server = init_repo(tmp_path / "server.git", bare=True)
+    work = init_repo(tmp_path / "work")
+    git(work, "remote", "add", "origin", str(server))
+    commit(work, {"alembic.ini": SAFE}, "start")
+    git(work, "push", "-q", "-u", "origin", "main")
+    return work, server
+
+
+def test_native_pre_push(pair: tuple[Path, Path],
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    work, server = pair
+    assert main(["install", "--repo", str(work), "--hook",
+                 "pre-push"]) == 0
+    capsys.readouterr()
+    clean = commit(work, {"README": "x\n"}, "clean")
+    assert push(work, "origin", "main")[0] == 0
+    assert remote_has(server, "refs/heads/main") == clean
+
+    leak = commit(work, {"alembic.ini": LEAKY}, "leak")
+    commit(work, {"README": "y\n"}, "bury it")
+    status, out = push(work, "origin", "main")
+    assert status != 0, out
+    assert MASKED in out and leak[:12] in out
+    assert "push refused" in out
+    assert remote_has(server, "refs/heads/main") == clean
+
+    git(work, "checkout", "-q", "-b", "topic")
+    status, out = push(work, "origin", "topic")
+    assert status != 0 and MASKED in out
+    assert remote_has(server, "refs/heads/topic") == ""
+
+    git(work, "reset", "-q", "--hard", clean)
+    fixed = commit(work, {"notes.txt": "n\n"}, "clean again")
+    assert push(work, "origin", "topic")[0] == 0
+    assert push(work, "origin", "--delete", "topic")[0] == 0
+    git(work, "checkout", "-q", "main")
+    git(work, "reset", "-q", "--hard", fixed)
+    assert push(work, "origin", "main")[0] == 0
+
+
+def test_pre_push_bad_stdin(repo: Path,
+                            capsys: pytest.CaptureFixture[str],
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("one two\n"))
+    assert main(["audit", "--pre-push", "origin", "url"]) == 2
+    assert "expected 4 fields" in capsys.readouterr().err
+
+
+def test_pre_receive(pair: tuple[Path, Path],
+                     capsys: pytest.CaptureFixture[str]) -> None:
+    work, server = pair
+    assert main(["install", "--repo", str(server), "--hook",
+                 "pre-receive"]) == 0
+    capsys.readouterr()
+    base = remote_has(server, "refs/heads/main")
+    clean = commit(work, {"README": "x\n"}, "clean")
+    assert push(work, "origin", "main")[0] == 0
+
+    leak = commit(work, {"conf/alembic.ini": LEAKY}, "leak")
+    status, out = push(work, "origin", "main")
+    assert status != 0, out
+    assert "remote: " in out and MASKED in out and leak[:12] in out
+    assert remote_has(server, "refs/heads/main") == clean
+
+    status, out = push(work, "origin", "HEAD:refs/heads/newbranch")
+    assert status != 0 and MASKED in out
+    assert remote_has(server, "refs/heads/newbranch") == ""
+
+    git(work, "reset", "-q", "--hard", base)
+    commit(work, {"alembic.ini": LEAKY}, "rewritten with a leak")
+    status, out = push(work, "--force", "origin", "main")
+    assert status != 0 and MASKED in out
+    assert remote_has(server, "refs/heads/main") == clean
+
+    git(work, "reset", "-q", "--hard", base)
+    rewritten = commit(work, {"README": "z\n"}, "rewritten clean")
+    assert push(work, "--force", "origin", "main")[0] == 0
+    assert remote_has(server, "refs/heads/main") == rewritten
+
+    assert push(work, "origin", f"{base}:refs/heads/old")[0] == 0
+    assert push(work, "origin", "--delete", "old")[0] == 0
+    assert remote_has(server, "refs/heads/old") == ""
+
+
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """This project as a git repository, the way pre-commit installs a
+    hook repository."""
+    path = tmp_path_factory.mktemp("guard-src") / "alembic-guard"
+    shutil.copytree(ROOT, path, ignore=IGNORE, symlinks=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A", ".")
+    git(path, "commit", "-q", "-m", "alembic-guard under test")
+    return path, git(path, "rev-parse", "HEAD").strip()
+
+
+def test_pre_commit_framework_pre_push(
+        pair: tuple[Path, Path], hook_repo: tuple[Path, str],
+        tmp_path: Path) -> None:
+    work, server = pair
+    home = tmp_path / "pre-commit-home"
+    config = (f"repos:\n  - repo: {hook_repo[0]}\n"
+              f"    rev: {hook_repo[1]}\n"
+              "    hooks:\n      - id: alembic-guard-push\n")
+    clean = commit(work, {".pre-commit-config.yaml": config}, "hooks")
+    status, out = shell(work, sys.executable, "-m", "pre_commit",
+                        "install", "--hook-type", "pre-push", home=home)
+    assert status == 0, out
+    assert push(work, "origin", "main", home=home)[0] == 0
+
+    leak = commit(work, {"alembic.ini": LEAKY}, "no-verify leak")
+    status, out = push(work, "origin", "main", home=home)
+    assert status != 0, out
+    assert MASKED in out and leak[:12] in out
+    assert remote_has(server, "refs/heads/main") == clean
+
+    git(work, "checkout", "-q", "-b", "fresh")
+    status, out = push(work, "origin", "fresh", home=home)
+    assert status != 0 and MASKED in out
+
+    git(work, "reset", "-q", "--hard", clean)
+    commit(work, {"README": "ok\n"}, "clean work")
+    assert push(work, "origin", "fresh", home=home)[0] == 0
+
+
+def test_pre_commit_mode_without_environment(
+        repo: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF",
+                 "PRE_COMMIT_LOCAL_BRANCH"):
+        monkeypatch.delenv(name, raising=False)
+    commit(repo, {"alembic.ini": LEAKY}, "leak")
+    git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+    commit(repo, {"README": "x\n"}, "later")
+    assert main(["audit", "--pre-commit"]) == 0
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", "0" * 40)
+    monkeypatch.setenv("PRE_COMMIT_TO_REF", "HEAD")
+    git(repo, "update-ref", "-d", "refs/remotes/origin/main")
+    assert main(["audit", "--pre-commit"]) == 1
+    assert PASSWORD not in "".join(capsys.readouterr())
