@@ -25,18 +25,20 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         "--hook",
         choices=sorted(HOOKS),
         default="pre-commit",
-        help="which hook to install",
+        help="which hook to install (default: pre-commit)",
     )
     parser.add_argument(
         "--repo",
         default=".",
-        help="the repository (a bare one for pre-receive)",
+        metavar="DIR",
+        help="the repository (default: the current folder; a bare "
+        "one for pre-receive)",
     )
     parser.add_argument(
         "--force",
         action="store_true",
         help="replace a hook that alembic-guard did not "
-        "write (it is kept as HOOK.orig)",
+        "write (it is kept as HOOK.orig, or HOOK.orig.N)",
     )
 
 
