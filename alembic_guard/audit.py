@@ -302,17 +302,19 @@ def purge_pairs(text: str, found: list[Finding],
     from alembic_guard.ini import split_lines
 
     lines = split_lines(text)
+    # The detector keeps the value as configparser reads it; in the
+    # file each "%" of it is written "%%".
+    written = local.secrets | {s.replace("%", "%%") for s in local.secrets}
     pairs: set[tuple[str, str]] = set()
     for finding in found:
         if not 0 < finding.line <= len(lines):
             continue
         line = lines[finding.line - 1].text
         start = finding.column - 1
-        forms = sorted((s for s in local.secrets
-                        if line.startswith(s, start)), key=len)
+        forms = sorted((s for s in written if line.startswith(s, start)),
+                       key=len)
         if not forms:
-            pairs.update((s, REPLACEMENT) for s in local.secrets
-                         if s in line)
+            pairs.update((s, REPLACEMENT) for s in written if s in line)
             continue
         end = start + len(forms[-1])
         before = line[max(start - 1, 0):start]
@@ -323,18 +325,12 @@ def purge_pairs(text: str, found: list[Finding],
 
 
 def expressions(pairs: set[tuple[str, str]]) -> bytes:
-    """``git filter-repo --replace-text`` lines: literal unless the text
-    holds the ``==>`` separator itself."""
-    import re
-
-    out = []
-    for text, replacement in sorted(pairs):
-        if "==>" in text:
-            pattern = re.escape(text).replace("==>", "==(?:)>")
-            out.append(f"regex:{pattern}==>{replacement}\n")
-        else:
-            out.append(f"literal:{text}==>{replacement}\n")
-    return "".join(out).encode("utf-8", "surrogateescape")
+    """``git filter-repo --replace-text`` lines. filter-repo splits each
+    line at its last ``==>``, so a password holding one stays literal
+    as long as the replacement has none."""
+    return "".join(f"literal:{text}==>{replacement}\n"
+                   for text, replacement in sorted(pairs)).encode(
+                       "utf-8", "surrogateescape")
 
 
 def write_secret_file(path: str, data: bytes) -> None:
