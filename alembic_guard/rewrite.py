@@ -137,10 +137,11 @@ class _Plan:
                 raise FixError(
                     f"{self.path}:{option.line}: {where}: cannot work out "
                     f"the URL Alembic reads ({(problems or ['?'])[0]})")
-            if "\n" in value.text or "\0" in value.text:
+            url = value.text.strip()
+            if "\n" in url or "\0" in url:
                 raise FixError(f"{self.path}:{option.line}: {where}: the "
-                               "URL spans several lines")
-            self.found.append((option, value.text.strip()))
+                               "URL spans several lines; join them first")
+            self.found.append((option, url))
 
     @staticmethod
     def _source(value: Traced, index: int, option: ini.Option) -> int:
@@ -179,6 +180,11 @@ class _Plan:
         """The value becomes ``%(NAME)s``; continuation lines go, and
         comment or blank lines between them stay."""
         out = [f"%({name})s"]
+        if option.raw.text.startswith("\n") and (
+                self.text[option.value_start - 1] not in " \t"):
+            # "key =" then the URL on the next line: keep "key = %(X)s"
+            # readable rather than "key =%(X)s" (both parse the same).
+            out.insert(0, " ")
         lines = self.doc.lines
         first = self._line(option.value_start)
         previous = lines[first - 1].offset + len(lines[first - 1].text)
