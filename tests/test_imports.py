@@ -19,15 +19,14 @@ from conftest import commit, git, init_repo
 # Never on the scan path: history tooling, database stacks, optional
 # engines, what only the audit, the fixer or a server would use, and
 # standard modules that cost milliseconds for nothing a scan needs.
-HEAVY = frozenset(
-    """
+HEAVY_NAMES = """
     git gitdb smmap sqlalchemy alembic psycopg psycopg2 asyncpg regex
     jsonschema hypothesis configparser logging asyncio email http
     urllib.request ssl socket multiprocessing concurrent sqlite3
     shutil tempfile importlib zipfile tarfile inspect
     alembic_guard.audit alembic_guard.fix alembic_guard.install
-""".split()
-)
+"""
+HEAVY = frozenset(HEAVY_NAMES.split())
 # json only for --format json, hashlib only to fingerprint a finding,
 # subprocess (our git runner) only for --staged.
 LAZY = frozenset(("json", "hashlib", "subprocess", "alembic_guard.git"))
