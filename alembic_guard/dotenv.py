@@ -30,7 +30,9 @@ def parse(text: str) -> dict[str, str]:
     """The ``NAME=value`` entries of ``text``; the last one wins, as in
     a shell. Lines that are not entries are ignored."""
     values: dict[str, str] = {}
-    for line in text.splitlines():
+    # Not str.splitlines: a shell ends a line at "\n" only, and a value
+    # may hold U+2028 or U+0085.
+    for line in re.split(r"\r\n|\r|\n", text):
         stripped = line.strip()
         if stripped.startswith("export "):
             stripped = stripped[len("export "):].lstrip()

@@ -138,7 +138,7 @@ class _Plan:
                     f"{self.path}:{option.line}: {where}: cannot work out "
                     f"the URL Alembic reads ({(problems or ['?'])[0]})")
             url = value.text.strip()
-            if "\n" in url or "\0" in url:
+            if any(c in url for c in "\r\n\0"):
                 raise FixError(f"{self.path}:{option.line}: {where}: the "
                                "URL spans several lines; join them first")
             self.found.append((option, url))

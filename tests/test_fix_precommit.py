@@ -1,0 +1,79 @@
+"""The ``alembic-guard-fix`` hook under the real pre-commit framework:
+the first run fixes the files and fails, the second passes.
+
+The hook repository is a git copy of this source tree, installed by
+pre-commit as a user's ``repo:``/``rev:`` would be.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import IDENTITY, commit, git
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "Pc9-fixer-pw"
+SKIP = shutil.ignore_patterns(
+    ".git", "__pycache__", "*.egg-info", "*_cache", ".hypothesis",
+    "build", "dist", ".coverage*", "docs-parts", "*.pyc")
+ENV_PY = "from alembic import context\n\nconfig = context.config\n"
+
+
+@pytest.fixture(scope="module")
+def hook_source(tmp_path_factory: pytest.TempPathFactory
+                ) -> tuple[Path, str]:
+    path = tmp_path_factory.mktemp("fix-hook") / "alembic-guard"
+    shutil.copytree(ROOT, path, ignore=SKIP, symlinks=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A", ".")
+    git(path, "commit", "-q", "-m", "alembic-guard under test")
+    return path, git(path, "rev-parse", "HEAD").strip()
+
+
+def pre_commit(repo: Path, home: Path, *args: str) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(IDENTITY, PRE_COMMIT_HOME=str(home), HOME=str(repo.parent),
+               GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1")
+    proc = subprocess.run([sys.executable, "-m", "pre_commit", *args],
+                          cwd=repo, env=env, check=False,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def test_fixer_hook_fails_then_passes(repo: Path,
+                                      hook_source: tuple[Path, str],
+                                      tmp_path_factory: pytest.TempPathFactory
+                                      ) -> None:
+    home = tmp_path_factory.mktemp("fix-pre-commit-home")
+    path, rev = hook_source
+    config = (f"repos:\n  - repo: {path}\n    rev: {rev}\n"
+              "    hooks:\n      - id: alembic-guard-fix\n")
+    commit(repo, {".pre-commit-config.yaml": config,
+                  "migrations/env.py": ENV_PY}, "setup")
+    leaky = ("[alembic]\nscript_location = migrations\n"
+             f"sqlalchemy.url = postgresql://app:{SECRET}@db/app\n")
+    (repo / "alembic.ini").write_text(leaky)
+    git(repo, "add", "alembic.ini")
+
+    status, out = pre_commit(repo, home, "run", "--files", "alembic.ini")
+    assert status == 1, out
+    assert "Failed" in out
+    assert "Fixing alembic.ini" in out
+    assert "Fixing migrations/env.py" in out
+    assert SECRET not in out
+    text = (repo / "alembic.ini").read_text()
+    assert text == leaky.replace(
+        f"postgresql://app:{SECRET}@db/app", "%(DB_URL)s")
+    assert SECRET in (repo / ".env").read_text()
+
+    git(repo, "add", "alembic.ini", "migrations/env.py", ".gitignore")
+    status, out = pre_commit(repo, home, "run", "--files", "alembic.ini")
+    assert status == 0, out
+    assert "Passed" in out
+    git(repo, "commit", "-q", "-m", "db")
+    assert SECRET not in git(repo, "log", "-p", "--all")
+    assert ".env" not in git(repo, "ls-files")
