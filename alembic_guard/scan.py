@@ -139,13 +139,21 @@ def _summary(findings: list[Finding]) -> str:
 def _on_disk(
     paths: list[str], limit: int, found: Collected
 ) -> Iterator[tuple[str, bytes]]:
-    for path in files.expand(paths):
-        if found.settings.excludes(os.path.abspath(path)):
-            continue
-        try:
-            yield path, files.read_bytes(path, limit)
-        except files.Unreadable as exc:
-            found.error(str(exc))
+    for named in paths:
+        # A folder named on the command line is searched even when the
+        # settings exclude it; a file named (as pre-commit names every
+        # staged file) is not.
+        folder = os.path.isdir(named) and not os.path.islink(named)
+        for path in files.expand([named]):
+            if found.settings.excludes(
+                os.path.abspath(path),
+                os.path.abspath(named) if folder else None,
+            ):
+                continue
+            try:
+                yield path, files.read_bytes(path, limit)
+            except files.Unreadable as exc:
+                found.error(str(exc))
 
 
 def _staged(paths: list[str], limit: int, found: Collected) -> None:

@@ -17,7 +17,9 @@ settings file, and exclude a folder's whole tree when they match it.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 import sys
 from typing import Any, NamedTuple
 
@@ -49,14 +51,19 @@ class Settings(NamedTuple):
             any(_host_matches(h, p) for p in patterns) for h in hosts
         )
 
-    def excludes(self, path: str) -> bool:
+    def excludes(self, path: str, named: str | None = None) -> bool:
         """Whether ``path`` (relative to the settings file's folder, or
-        absolute) matches an exclude pattern, itself or a parent."""
-        path = self.relative(path)
-        parts = path.split("/")
-        prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+        absolute) or a folder above it matches an exclude pattern.
+
+        ``named`` is a folder the user asked for by name, ``path`` being
+        under it: then only what lies below that folder counts, so that
+        naming an excluded folder scans it.
+        """
+        parts = self.relative(path).split("/")
+        first = 1 + (0 if named is None else _depth(self.relative(named)))
+        prefixes = ["/".join(parts[:n]) for n in range(first, len(parts) + 1)]
         return any(
-            fnmatch.fnmatchcase(prefix, pattern)
+            _matches(pattern, prefix)
             for pattern in self.exclude
             for prefix in prefixes
         )
@@ -67,6 +74,47 @@ class Settings(NamedTuple):
         if os.path.isabs(path) and self.source is not None:
             path = os.path.relpath(path, os.path.dirname(self.source))
         return os.path.normpath(path).replace(os.sep, "/")
+
+
+def _depth(path: str) -> int:
+    return 0 if path == "." else len(path.split("/"))
+
+
+def _matches(pattern: str, path: str) -> bool:
+    # As in .gitignore: a pattern without '/' names a file or folder at
+    # any depth, one with '/' a path from the settings file's folder.
+    if "/" not in pattern:
+        path = path.rsplit("/", 1)[-1]
+    return _glob(pattern.lstrip("/")).match(path) is not None
+
+
+@functools.cache
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A pattern where ``*`` and ``?`` stay within one path segment and
+    ``**`` crosses them (fnmatch lets ``*`` cross '/': 'fixtures/*' would
+    then also exclude a folder named below 'fixtures')."""
+    out, pos = [], 0
+    while pos < len(pattern):
+        if pattern.startswith("**/", pos):
+            out.append("(?:.*/)?")
+            pos += 3
+        elif pattern.startswith("**", pos):
+            out.append(".*")
+            pos += 2
+        elif pattern[pos] in "*?":
+            out.append("[^/]*" if pattern[pos] == "*" else "[^/]")
+            pos += 1
+        elif pattern[pos] == "[" and "]" in pattern[pos + 2 :]:
+            close = pattern.index("]", pos + 2)
+            body = pattern[pos + 1 : close].replace("\\", "\\\\")
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            out.append(f"[{body}]")
+            pos = close + 1
+        else:
+            out.append(re.escape(pattern[pos]))
+            pos += 1
+    return re.compile("".join(out) + r"\Z")
 
 
 def _split_host(host: str) -> tuple[str, str | None]:

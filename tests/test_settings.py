@@ -155,7 +155,12 @@ def test_allow_hosts_from_setup_cfg(
         pytest.param(
             "*.py", {"fixtures/deep/env.py", "env.py"}, id="glob-any-depth"
         ),
-        pytest.param("alembic.ini", {"alembic.ini"}, id="file"),
+        pytest.param(
+            "alembic.ini",
+            {"alembic.ini", "fixtures/alembic.ini"},
+            id="name-any-depth",
+        ),
+        pytest.param("/alembic.ini", {"alembic.ini"}, id="anchored-file"),
     ],
 )
 def test_exclude(
@@ -184,14 +189,69 @@ def test_exclude(
         os.path.relpath(str(f["path"])).replace(os.sep, "/") for f in found
     }
     assert seen == every - excluded
-    # From a subfolder the patterns still mean the same paths.
+    # From a subfolder the patterns still mean the same paths, for files
+    # named one by one as pre-commit names them.
     os.chdir(repo / "fixtures")
-    _, found = findings(capsys, ".")
+    _, found = findings(capsys, "alembic.ini", "deep/env.py")
     seen = {
         os.path.relpath(str(f["path"]), repo).replace(os.sep, "/")
         for f in found
     }
     assert seen == {p for p in every - excluded if p.startswith("fixtures/")}
+
+
+@pytest.mark.parametrize(
+    "pattern, path, expected",
+    [
+        pytest.param("fixtures/*", "fixtures/demo/a.ini", True, id="tree"),
+        pytest.param(
+            "fixtures/*.ini",
+            "fixtures/a/b.ini",
+            False,
+            id="star-stays-in-segment",
+        ),
+        pytest.param(
+            "fixtures/**/*.ini", "fixtures/a/b/c.ini", True, id="double-star"
+        ),
+        pytest.param("**/env.py", "env.py", True, id="double-star-top"),
+        pytest.param("**/env.py", "a/b/env.py", True, id="double-star-deep"),
+        pytest.param("env.py", "a/b/env.py", True, id="name-any-depth"),
+        pytest.param("/env.py", "env.py", True, id="leading-slash"),
+        pytest.param("/env.py", "a/env.py", False, id="leading-slash-top"),
+        pytest.param("a/env.py", "b/a/env.py", False, id="anchored"),
+        pytest.param("?.ini", "ab.ini", False, id="question"),
+        pytest.param("[ab].ini", "b.ini", True, id="class"),
+        pytest.param("[!ab].ini", "b.ini", False, id="negated-class"),
+        pytest.param("[.ini", "[.ini", True, id="unclosed-bracket"),
+        pytest.param("a+b(1).ini", "a+b(1).ini", True, id="regex-chars"),
+        pytest.param("Tests", "tests/a.ini", False, id="case-sensitive"),
+    ],
+)
+def test_exclude_patterns(pattern: str, path: str, expected: bool) -> None:
+    assert Settings(exclude=(pattern,)).excludes(path) is expected
+
+
+def test_named_folder_is_scanned_although_excluded(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / "setup.cfg").write_text(
+        "[alembic-guard]\nexclude = fixtures/* *.example\n"
+    )
+    demo = repo / "fixtures" / "demo"
+    demo.mkdir(parents=True)
+    (demo / "alembic.ini").write_text(ini())
+    (demo / "alembic.ini.example").write_text(ini())
+    assert findings(capsys, ".") == (0, [])
+    assert findings(capsys, "fixtures/alembic.ini") == (0, [])
+    status, found = findings(capsys, "fixtures/demo")
+    # Patterns still apply below the named folder.
+    assert status == 1
+    assert [f["path"] for f in found] == [
+        os.path.join("fixtures", "demo", "alembic.ini")
+    ]
+    # Naming "fixtures" lifts only patterns that match it or above it;
+    # "fixtures/*" matches fixtures/demo, below it.
+    assert findings(capsys, "fixtures") == (0, [])
 
 
 def test_exclude_applies_to_explicit_files(
