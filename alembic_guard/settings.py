@@ -10,8 +10,9 @@ top of the repository, or from the file named by ``--config``::
     exclude = tests/fixtures
     max-bytes = 1048576
 
-Exclude patterns are matched against paths relative to the folder of the
-settings file, and exclude a folder's whole tree when they match it.
+Exclude patterns read like .gitignore lines, against paths relative to
+the folder of the settings file, and exclude a folder's whole tree when
+they match it.
 """
 
 from __future__ import annotations
