@@ -121,6 +121,32 @@ FIXED = [
         {"DB_URL": f"postgresql://app:{SECRET}@db/app?sslmode=require"},
         id="continuation-collapsed-comment-kept"),
     pytest.param(
+        b"[alembic]\nsqlalchemy.url =\n    # why\n\n    postgresql://app:"
+        + S + b"@db/app\nnext = 1\n",
+        b"[alembic]\nsqlalchemy.url = %(DB_URL)s\n    # why\n\nnext = 1\n",
+        {"DB_URL": f"postgresql://app:{SECRET}@db/app"},
+        id="comment-inside-continuation-kept"),
+    pytest.param(
+        b"[DEFAULT]\nsqlalchemy.url = postgresql://app:" + S
+        + b"@db/app\n[alembic]\n",
+        b"[DEFAULT]\nsqlalchemy.url = %(DB_URL_DEFAULT)s\n[alembic]\n",
+        {"DB_URL_DEFAULT": f"postgresql://app:{SECRET}@db/app"},
+        id="default-section-url"),
+    pytest.param(
+        b"[DEFAULT]\nbase = postgresql://app:" + S + b"@db\n[alembic]\n"
+        b"sqlalchemy.url = %(base)s/app\n",
+        b"[DEFAULT]\nbase = postgresql://app:@db\n[alembic]\n"
+        b"sqlalchemy.url = %(DB_URL)s\n",
+        {"DB_URL": f"postgresql://app:{SECRET}@db/app"},
+        id="default-url-holder-loses-password"),
+    pytest.param(
+        b"[DEFAULT]\npw = %%" + S + b"%%\n[alembic]\n"
+        b"sqlalchemy.url = postgresql://app:%(pw)s@db/app\n",
+        b"[DEFAULT]\npw = \n[alembic]\n"
+        b"sqlalchemy.url = %(DB_URL)s\n",
+        {"DB_URL": f"postgresql://app:%{SECRET}%@db/app"},
+        id="escaped-percent-in-holder"),
+    pytest.param(
         b"[alembic]\nsqlalchemy.url = postgresql://app:a%%25b" + S
         + b"@db/app\n",
         b"[alembic]\nsqlalchemy.url = %(DB_URL)s\n",
