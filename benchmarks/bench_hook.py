@@ -2,10 +2,11 @@
 
 Run from anywhere::
 
-    python benchmarks/bench_hook.py [--runs 15] [--cold]
+    python benchmarks/bench_hook.py [--runs 15] [--cold] [--venv]
 
 Every figure is the median wall time of a whole process, started with
-this interpreter (``python -m alembic_guard scan``), after a warm-up run.
+this interpreter (``python -m alembic_guard scan`` on this checkout's
+source), after a warm-up run.
 The files are synthetic and built in a temporary folder; the one with a
 credential holds a made-up password and the scan's output is discarded.
 
@@ -13,7 +14,10 @@ Python compiles our modules on every start when it may not write
 bytecode (``PYTHONDONTWRITEBYTECODE``), which an installed package never
 does; so by default the runs keep their bytecode in a temporary
 ``PYTHONPYCACHEPREFIX`` instead of the checkout. ``--cold`` measures
-without any bytecode cache.
+without any bytecode cache. ``--venv`` runs everything in a new, empty
+virtual environment, like the one pre-commit builds for the hook: where
+this interpreter's site-packages holds ``.pth`` files that import modules
+at start-up, its bare start is slower and flatters every ratio.
 """
 
 from __future__ import annotations
@@ -110,6 +114,8 @@ install_requires =
 max-line-length = 79
 """
 
+CHECKOUT = Path(__file__).resolve().parents[1]
+
 WORKLOAD = (
     ("alembic.ini", CLEAN_INI),
     ("migrations/env.py", ENV_PY),
@@ -141,8 +147,7 @@ def build(root: Path) -> tuple[Path, Path, list[str]]:
     return clean, found, many
 
 
-def cases(root: Path, many: list[str]) -> list[Case]:
-    python = sys.executable
+def cases(python: str, many: list[str]) -> list[Case]:
     scan = [python, "-m", "alembic_guard", "scan"]
     found = [
         Case("bare interpreter (python -c pass)", [python, "-c", "pass"], 0),
@@ -170,6 +175,10 @@ def environment(cache: str | None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("PYTHONPYCACHEPREFIX", None)
+    # This checkout's source, whichever interpreter runs it.
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, (str(CHECKOUT), env.get("PYTHONPATH")))
+    )
     if cache is None:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     else:
@@ -260,7 +269,7 @@ def import_summary(
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--runs", type=int, default=15, help="timed runs per case (default 15)"
@@ -270,12 +279,31 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="no bytecode cache: compile on every start",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--venv",
+        action="store_true",
+        help="run in a new empty virtual environment (no site-packages "
+        "start-up hooks), as pre-commit runs the hook",
+    )
+    return parser.parse_args(argv)
+
+
+def venv(path: Path) -> str:
+    """The interpreter of a new virtual environment with nothing in it."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(path)], check=True
+    )
+    return str(path / ("Scripts" if os.name == "nt" else "bin") / "python")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
     with tempfile.TemporaryDirectory(prefix="bench-hook-") as tmp:
         root = Path(tmp) / "work"
         _, _, many = build(root)
+        python = venv(Path(tmp) / "venv") if args.venv else sys.executable
         env = environment(None if args.cold else str(Path(tmp) / "pyc"))
-        table = cases(root, many)
+        table = cases(python, many)
         results = medians(table, root, env, args.runs)
         summary = import_summary(table, root, env)
     report(table, results, args)
@@ -288,6 +316,7 @@ def report(
 ) -> None:
     bare = results[0]
     print(
+        f"{'a new virtual environment of ' if args.venv else ''}"
         f"{sys.executable} ({sys.version.split()[0]}), "
         f"median of {args.runs} runs after a warm-up, "
         f"{'no bytecode cache' if args.cold else 'bytecode cached'}"
