@@ -139,7 +139,12 @@ class Progress:
 
 
 class Audit:
-    """One walk over history, scanning each candidate blob once."""
+    """One walk over history, scanning each candidate blob once.
+
+    The walk notes the changes to candidate files and asks for every new
+    blob as it goes; a thread scans the blobs meanwhile. The changes are
+    then replayed, newest first, with every verdict known.
+    """
 
     def __init__(self, repo: Repository, settings: Settings, limit: int,
                  progress: Progress, purge: bool) -> None:
@@ -148,7 +153,7 @@ class Audit:
         self.limit = limit
         self.progress = progress
         self.scrub = Scrubber()
-        self.blobs = history.Blobs(repo)
+        self.blobs: history.Blobs | None = None
         self.verdicts: dict[tuple[str, str], tuple[str, ...]] = {}
         self.findings: dict[tuple[str, str], list[Finding]] = {}
         self.trails: dict[str, Trail] = {}
@@ -156,35 +161,60 @@ class Audit:
         self.notices: list[str] = []
         self.skipped = 0
         self.commits = 0
+        self.last = ""
         self.submodules = False
 
     def close(self) -> None:
-        self.blobs.close()
+        if self.blobs is not None:
+            self.blobs.close()
 
     def walk(self, revs: list[str], every_ref: bool) -> None:
-        last = ""
-        for item in history.walk(self.repo, revs, every_ref):
-            if isinstance(item, Header):
-                if item.commit != last:
-                    last = item.commit
-                    self.commits += 1
-                    self.progress.show(self.commits, len(self.verdicts))
-                continue
-            self.change(item, self.commits)
+        fetch = history.Prefetch(self.repo, self.limit, self.receive)
+        asked: set[tuple[str, str]] = set()
+        changes: list[tuple[int, str, str, str, str]] = []
+        try:
+            for item in history.walk(self.repo, revs, every_ref):
+                if isinstance(item, Header):
+                    self.header(item)
+                elif self.wanted(item):
+                    kind = _kind(item.path)
+                    for oid in (item.old, item.new):
+                        if not history.is_zero(oid) and (
+                                oid, kind) not in asked:
+                            asked.add((oid, kind))
+                            fetch.request(oid, item.path)
+                    changes.append((self.commits, item.commit, item.path,
+                                    item.old, item.new))
+        finally:
+            fetch.close()
         self.progress.show(self.commits, len(self.verdicts), final=True)
+        for change in changes:
+            self.change(*change)
 
-    def change(self, item: Change, order: int) -> None:
+    def header(self, item: Header) -> None:
+        # A merge comes once per parent under -m: count it once.
+        if item.commit != self.last:
+            self.last = item.commit
+            self.commits += 1
+            self.progress.show(self.commits, len(self.verdicts))
+
+    def wanted(self, item: Change) -> bool:
         path = item.path
         if path.rsplit("/", 1)[-1] == ".gitmodules":
-            self.submodules = self.submodules or not history.is_zero(item.new)
-            return
-        if not files.is_candidate(path) or self.settings.excludes(path):
-            return
-        new = () if history.is_zero(item.new) else self.verdict(item.new, path)
-        old = () if history.is_zero(item.old) else self.verdict(item.old, path)
-        event = Event(order, item.commit, path)
+            self.submodules = self.submodules or not history.is_zero(
+                item.new)
+            return False
+        return files.is_candidate(path) and not self.settings.excludes(
+            path)
+
+    def change(self, order: int, commit: str, path: str, old_id: str,
+               new_id: str) -> None:
+        kind = _kind(path)
+        new = () if history.is_zero(new_id) else self.verdict(new_id, path)
+        old = () if history.is_zero(old_id) else self.verdict(old_id, path)
+        event = Event(order, commit, path)
         if new:
-            for finding in self.findings[(item.new, _kind(path))]:
+            for finding in self.findings[(new_id, kind)]:
                 finding = finding._replace(path=path)
                 trail = self.trails.setdefault(finding.fingerprint,
                                                Trail(finding))
@@ -193,7 +223,7 @@ class Audit:
         if gone:
             # Newest first: a removal is met before the commit that
             # brought the credential in.
-            for finding in self.findings[(item.old, _kind(path))]:
+            for finding in self.findings[(old_id, kind)]:
                 if finding.fingerprint in gone:
                     trail = self.trails.setdefault(
                         finding.fingerprint, Trail(finding))
@@ -201,30 +231,38 @@ class Audit:
                         trail.removed = event
 
     def verdict(self, blob: str, path: str) -> tuple[str, ...]:
-        """The fingerprints in ``blob`` read as ``path``'s kind."""
-        key = (blob, _kind(path))
-        known = self.verdicts.get(key)
+        """The fingerprints in ``blob`` read as ``path``'s kind; blobs
+        the walk did not meet (ref tips outside a range) are read one
+        at a time."""
+        known = self.verdicts.get((blob, _kind(path)))
         if known is None:
-            found = self.scan(blob, path, key[1])
-            known = tuple(sorted({f.fingerprint for f in found}))
-            self.verdicts[key] = known
-            if found:
-                self.findings[key] = found
+            if self.blobs is None:
+                self.blobs = history.Blobs(self.repo)
+            kind, size = self.blobs.info(blob)
+            data = (self.blobs.read(blob)
+                    if kind == "blob" and size <= self.limit else None)
+            self.receive(blob, path, data, size if kind == "blob" else -1)
+            known = self.verdicts[(blob, _kind(path))]
         return known
 
-    def scan(self, blob: str, path: str, kind: str) -> list[Finding]:
-        from alembic_guard.detect import scan_text
-
-        kind_of_object, size = self.blobs.info(blob)
-        if kind_of_object != "blob":
-            return []
-        if size > self.limit:
+    def receive(self, blob: str, path: str, data: bytes | None,
+                size: int) -> None:
+        """Record the verdict on one blob (on the prefetch thread)."""
+        key = (blob, _kind(path))
+        found = [] if data is None else self.scan(data, path, key[1])
+        if data is None and size >= 0:
             self.skipped += 1
             self.note(f"{path}: blob {blob[:12]} is {size} bytes, "
                       f"over the {self.limit} byte limit; skipped (raise "
                       "it with --max-bytes)")
-            return []
-        text, binary = files.decode(self.blobs.read(blob))
+        self.verdicts[key] = tuple(sorted({f.fingerprint for f in found}))
+        if found:
+            self.findings[key] = found
+
+    def scan(self, data: bytes, path: str, kind: str) -> list[Finding]:
+        from alembic_guard.detect import scan_text
+
+        text, binary = files.decode(data)
         local = Scrubber()
         result = scan_text(text, path, local, "text" if binary else kind)
         self.scrub.secrets |= local.secrets
