@@ -486,7 +486,8 @@ def _finish(args: argparse.Namespace, found: list[Credential],
         wanted = {c.first.commit for c in found} | {
             c.removed.commit for c in found if c.removed}
         infos = history.describe(walker.repo, sorted(wanted))
-    text = render(args.format, found, infos, commits, blobs)
+    text = render(args.format, found, infos, commits, blobs,
+                  guarding(args))
     _emit(args, scrub(text))
     if walker is not None and walker.purge is not None:
         write_secret_file(args.purge_file, expressions(walker.purge))
@@ -513,8 +514,13 @@ def _emit(args: argparse.Namespace, text: str) -> None:
         handle.write(text)
 
 
+def guarding(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "pre_push", False) or getattr(
+        args, "pre_commit", False) or getattr(args, "pre_receive", False))
+
+
 def render(fmt: str, found: list[Credential], infos: dict[str, CommitInfo],
-           commits: int, blobs: int) -> str:
+           commits: int, blobs: int, guard: bool = False) -> str:
     import json
 
     if fmt == "sarif":
@@ -526,7 +532,7 @@ def render(fmt: str, found: list[Credential], infos: dict[str, CommitInfo],
             "commits": commits, "blobs": blobs,
             "credentials": [as_dict(c, infos) for c in found],
         }, indent=2) + "\n"
-    return "".join(text_block(c, infos) for c in found)
+    return "".join(text_block(c, infos, guard) for c in found)
 
 
 def _info(event: Event | None,
@@ -566,7 +572,8 @@ def _commit_line(event: Event, infos: dict[str, CommitInfo]) -> str:
                      f"{info.author}: {info.subject}")
 
 
-def text_block(cred: Credential, infos: dict[str, CommitInfo]) -> str:
+def text_block(cred: Credential, infos: dict[str, CommitInfo],
+               guard: bool = False) -> str:
     from alembic_guard.finding import printable
     from alembic_guard.report import RULE_TEXT
 
@@ -583,6 +590,10 @@ def text_block(cred: Credential, infos: dict[str, CommitInfo]) -> str:
     if hidden > 0:
         lines.append(f"  ... and {hidden} more place(s)")
     lines.append(f"  first added: {_commit_line(cred.first, infos)}")
+    if guard:
+        # The refs are not updated yet: where the credential will be
+        # is the push itself.
+        return "\n".join(lines) + "\n"
     if cred.at_head:
         lines.append("  still present at HEAD")
     elif cred.removed is not None:

@@ -104,7 +104,10 @@ def guard(args: argparse.Namespace) -> int:
         sys.stderr.write(f"alembic-guard: {mode.replace('_', '-')}: "
                          f"{exc}; refusing the push\n")
         return ERROR
-    if status:
+    if status == ERROR:
+        sys.stderr.write("alembic-guard: push refused: the audit could "
+                         "not read every blob (see above)\n")
+    elif status:
         sys.stderr.write(
             "alembic-guard: push refused: take the password out of the "
             "commits above (rewrite them), then push again\n")

@@ -195,3 +195,82 @@ def test_pre_commit_mode_without_environment(
     git(repo, "update-ref", "-d", "refs/remotes/origin/main")
     assert main(["audit", "--pre-commit"]) == 1
     assert PASSWORD not in "".join(capsys.readouterr())
+
+
+def hook_input(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+
+
+ZERO = "0" * 40
+
+
+def test_pre_push_in_process(repo: Path, capsys: pytest.CaptureFixture[str],
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    base = commit(repo, {"README": "x\n"}, "start")
+    git(repo, "update-ref", "refs/remotes/origin/main", base)
+    leak = commit(repo, {"alembic.ini": LEAKY}, "leak")
+    line = f"refs/heads/main {leak} refs/heads/main {base}\n"
+
+    hook_input(monkeypatch, line)
+    assert main(["audit", "--pre-push", "origin", "url"]) == 1
+    out, err = capsys.readouterr()
+    assert MASKED in out and leak[:12] in out
+    assert "in ref tips" not in out and "push refused" in err
+    assert PASSWORD not in out + err
+
+    hook_input(monkeypatch, f"refs/heads/new {leak} refs/heads/new "
+                            f"{ZERO}\n")
+    assert main(["audit", "--pre-push", "origin", "url"]) == 1
+    hook_input(monkeypatch, f"(delete) {ZERO} refs/heads/old {leak}\n")
+    assert main(["audit", "--pre-push", "origin", "url"]) == 0
+    hook_input(monkeypatch, f"refs/heads/main {base} refs/heads/main "
+                            f"{'1' * 40}\n")
+    assert main(["audit", "--pre-push", "origin", "url"]) == 0
+    capsys.readouterr()
+
+
+def test_pre_push_blob_over_limit_refuses(
+        repo: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    tip = commit(repo, {"alembic.ini": SAFE,
+                        "setup.cfg": "[alembic-guard]\nmax-bytes = 10\n"},
+                 "big")
+    hook_input(monkeypatch, f"refs/heads/main {tip} refs/heads/main "
+                            f"{ZERO}\n")
+    assert main(["audit", "--pre-push", "origin", "url"]) == 2
+    err = capsys.readouterr().err
+    assert "over the 10 byte limit" in err
+    assert "could not read every blob" in err
+
+
+def test_pre_receive_in_process(repo: Path,
+                                capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    base = commit(repo, {"README": "x\n"}, "start")
+    leak = commit(repo, {"alembic.ini": LEAKY}, "leak")
+    git(repo, "update-ref", "refs/heads/main", base)
+    hook_input(monkeypatch, f"{base} {leak} refs/heads/main\n"
+                            f"{base} {ZERO} refs/heads/gone\n")
+    assert main(["audit", "--pre-receive"]) == 1
+    out, err = capsys.readouterr()
+    assert MASKED in out and PASSWORD not in out + err
+    hook_input(monkeypatch, f"{base} {ZERO} refs/heads/main\n\n")
+    assert main(["audit", "--pre-receive"]) == 0
+    hook_input(monkeypatch, f"{base} {leak}\n")
+    assert main(["audit", "--pre-receive"]) == 2
+    assert "expected 3 fields" in capsys.readouterr().err
+
+
+def test_pre_commit_mode_range(repo: Path,
+                               capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    base = commit(repo, {"README": "x\n"}, "start")
+    leak = commit(repo, {"alembic.ini": LEAKY}, "leak")
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", base)
+    monkeypatch.setenv("PRE_COMMIT_TO_REF", leak)
+    assert main(["audit", "--pre-commit"]) == 1
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", leak)
+    assert main(["audit", "--pre-commit"]) == 0
+    assert PASSWORD not in "".join(capsys.readouterr())
