@@ -214,6 +214,7 @@ def test_exclude(
             "fixtures/**/*.ini", "fixtures/a/b/c.ini", True, id="double-star"
         ),
         pytest.param("**/env.py", "env.py", True, id="double-star-top"),
+        pytest.param("docs**", "docs/a/b.ini", True, id="double-star-end"),
         pytest.param("**/env.py", "a/b/env.py", True, id="double-star-deep"),
         pytest.param("env.py", "a/b/env.py", True, id="name-any-depth"),
         pytest.param("/env.py", "env.py", True, id="leading-slash"),
