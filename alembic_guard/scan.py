@@ -121,18 +121,22 @@ def run(args: argparse.Namespace) -> int:
         found.scrub,
     )
     if found.findings and args.format == "text":
-        sys.stderr.write(_summary(found.findings))
+        sys.stderr.write(_summary(found.findings, settings))
     return found.exit_code()
 
 
-def _summary(findings: list[Finding]) -> str:
+def _summary(findings: list[Finding], settings: Settings) -> str:
     paths = len({f.path for f in findings})
+    where = f"[{SECTION}] of setup.cfg"
+    if settings.source is not None and settings.source.endswith(".toml"):
+        where = f"[tool.{SECTION}] of {os.path.relpath(settings.source)}"
+    elif settings.source is not None:
+        where = f"[{SECTION}] of {os.path.relpath(settings.source)}"
     return (
         f"alembic-guard: {len(findings)} database password"
         f"{'s' if len(findings) > 1 else ''} in {paths} file"
         f"{'s' if paths > 1 else ''}. A finding that is meant to be "
-        f"there: add its fingerprint to allow-fingerprints in "
-        f"[{SECTION}] of setup.cfg.\n"
+        f"there: add its fingerprint to allow-fingerprints in {where}.\n"
     )
 
 

@@ -499,3 +499,38 @@ def test_fingerprint_reveals_nothing(tmp_path: Path) -> None:
         for name in ("md5", "sha1", "sha256"):
             digest = hashlib.new(name, text.encode()).hexdigest()
             assert mark not in digest
+
+
+@pytest.mark.parametrize(
+    "name, text, where",
+    [
+        pytest.param(None, None, "[alembic-guard] of setup.cfg", id="none"),
+        pytest.param(
+            "setup.cfg",
+            "[alembic-guard]\nexclude = x\n",
+            "[alembic-guard] of setup.cfg",
+            id="setup.cfg",
+        ),
+        pytest.param(
+            "pyproject.toml",
+            '[tool.alembic-guard]\nexclude = ["x"]\n',
+            "[tool.alembic-guard] of pyproject.toml",
+            id="pyproject",
+        ),
+    ],
+)
+def test_summary_names_the_settings_file(
+    repo: Path,
+    name: str | None,
+    text: str | None,
+    where: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if name is not None and text is not None:
+        (repo / name).write_text(text)
+    (repo / "alembic.ini").write_text(ini())
+    assert main(["scan", "alembic.ini"]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(
+        f"add its fingerprint to allow-fingerprints in {where}.\n"
+    )
