@@ -9,12 +9,15 @@ them) and lists the modules that the scan added.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import commit, git, init_repo
+
+from alembic_guard import cli
 
 # Never on the scan path: history tooling, database stacks, optional
 # engines, what only the audit, the fixer or a server would use, and
@@ -111,3 +114,72 @@ def test_staged_scan_runs_git_without_gitpython(tmp_path: Path) -> None:
     modules = loaded(tmp_path, work, "scan", "--staged", expected=0)
     assert "alembic_guard.git" in modules
     assert not top_names(modules) & (HEAVY | {"json", "hashlib"})
+
+
+# The start-up shortcuts in cli.py must not change what users see.
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        pytest.param("50", id="set"),
+        pytest.param(None, id="unset"),
+        pytest.param("wide", id="not-a-number"),
+        pytest.param("0", id="zero"),
+    ],
+)
+def test_terminal_width_as_shutil_finds_it(
+    columns: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert cli._columns() == shutil.get_terminal_size().columns
+
+
+def test_terminal_width_without_stdout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(sys, "__stdout__", None)
+    assert cli._columns() == shutil.get_terminal_size().columns == 80
+
+
+def test_help_wraps_to_the_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    assert cli.main(["scan", "--help"]) == cli.CLEAN
+    out = capsys.readouterr().out
+    assert "--staged" in out
+    # The epilog is laid out by hand; everything else is wrapped.
+    wrapped = [x for x in out.splitlines() if x not in cli.EPILOG]
+    assert max(len(line) for line in wrapped) <= 60
+
+
+def test_top_help_lists_every_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A run with a command builds only that command's parser.
+    assert cli.main(["--help"]) == cli.CLEAN
+    out = capsys.readouterr().out
+    for name in cli.COMMANDS:
+        assert f"    {name} " in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["bogus"], id="unknown-command"),
+        pytest.param([], id="no-command"),
+        pytest.param(["scan", "--format", "xml"], id="bad-option"),
+    ],
+)
+def test_usage_errors(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(argv) == cli.ERROR
+    err = capsys.readouterr().err
+    assert err.startswith("usage: alembic-guard")
+    assert "Traceback" not in err
