@@ -107,7 +107,7 @@ def tokens(stream: IO[bytes]) -> Iterator[bytes]:
     memory stays flat however long the history is."""
     rest = b""
     while True:
-        chunk = stream.read(CHUNK)
+        chunk = stream.read1(CHUNK)  # type: ignore[attr-defined]
         if not chunk:
             break
         parts = (rest + chunk).split(b"\0")

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 FILES = 4000
 CONFIGS = 300
@@ -32,8 +33,22 @@ PLANTS = ((0.02, "main"), (0.3, "feature/a"), (0.55, "main"),
 PASSWORD = "Bench-pl4nted-"
 PROBE = (
     "import resource, subprocess, sys\n"
-    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=False)\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,\n"
+    "               stderr=subprocess.DEVNULL, check=False)\n"
+    "use = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(0, use.ru_maxrss, use.ru_utime + use.ru_stime)\n")
+# The audit in-process, so that the Python process's own peak is seen
+# apart from its git children's.
+AUDIT_PROBE = (
+    "import os, resource, sys\n"
+    "from alembic_guard.cli import main\n"
+    "out, sys.stdout = sys.stdout, open(os.devnull, 'w')\n"
+    "sys.stderr = open(os.devnull, 'w')\n"
+    "main(sys.argv[1:])\n"
+    "me = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "kids = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(me.ru_maxrss, kids.ru_maxrss, me.ru_utime + me.ru_stime\n"
+    "      + kids.ru_utime + kids.ru_stime, file=out)\n")
 
 
 def config_text(index: int, version: int, secret: str | None) -> bytes:
@@ -138,35 +153,48 @@ def prepare(commits: int) -> Path:
     return path
 
 
-def measure(command: list[str], runs: int) -> tuple[float, int]:
-    """Median wall seconds and the largest peak RSS (KiB)."""
-    times, peaks = [], []
+class Figures(NamedTuple):
+    wall: float
+    cpu: float
+    own_rss: float
+    child_rss: float
+
+
+def measure(command: list[str], runs: int, probe: str = PROBE) -> Figures:
+    """Medians of wall and CPU seconds, peak RSS in MB of the process
+    itself (the audit's Python) and of its largest child."""
+    rows = []
     for _ in range(runs):
         started = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", PROBE, *command],
-                             stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, check=True).stdout
-        times.append(time.perf_counter() - started)
-        peaks.append(int(out.split()[-1]))
-    return statistics.median(times), max(peaks)
+        out = subprocess.run([sys.executable, "-c", probe, *command],
+                             stdout=subprocess.PIPE, check=True).stdout
+        wall = time.perf_counter() - started
+        own, child, cpu = out.split()[-3:]
+        rows.append((wall, float(cpu), int(own) / 1024, int(child) / 1024))
+    return Figures(statistics.median(r[0] for r in rows),
+                   statistics.median(r[1] for r in rows),
+                   max(r[2] for r in rows), max(r[3] for r in rows))
 
 
 def report(commits: int, runs: int) -> None:
     path = prepare(commits)
     floor = measure(["git", "-C", str(path), "rev-list", "--all",
                      "--objects"], runs)
-    audit = measure([sys.executable, "-m", "alembic_guard", "audit",
-                     "--quiet", "--format", "json", str(path)], runs)
+    audit = measure(["audit", "--quiet", "--format", "json", str(path)],
+                    runs, AUDIT_PROBE)
     found = subprocess.run(
         [sys.executable, "-m", "alembic_guard", "audit", "--quiet",
-         str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        check=False)
+         str(path)], capture_output=True, check=False)
     credentials = found.stdout.decode().count("fingerprint ")
-    print(f"{commits:>7} commits | git rev-list --all --objects "
-          f"{floor[0]:6.2f} s {floor[1] / 1024:6.1f} MB | audit "
-          f"{audit[0]:6.2f} s {audit[1] / 1024:6.1f} MB | ratio "
-          f"{audit[0] / floor[0]:4.2f} | {credentials} credentials found "
-          f"(planted {len(PLANTS)})")
+    print(f"{commits:>6} commits: git rev-list --all --objects "
+          f"{floor.wall:5.2f} s wall {floor.cpu:5.2f} s CPU "
+          f"{floor.child_rss:5.0f} MB")
+    print(f"{'':>15}alembic-guard audit          {audit.wall:5.2f} s wall "
+          f"{audit.cpu:5.2f} s CPU, Python {audit.own_rss:3.0f} MB, "
+          f"largest git child {audit.child_rss:3.0f} MB")
+    print(f"{'':>15}ratio {audit.wall / floor.wall:4.2f} wall, "
+          f"{audit.cpu / floor.cpu:4.2f} CPU; {credentials} of "
+          f"{len(PLANTS)} planted credentials found")
 
 
 def main() -> int:
