@@ -8,6 +8,8 @@ them) and lists the modules that the scan added.
 
 from __future__ import annotations
 
+import argparse
+import functools
 import os
 import shutil
 import subprocess
@@ -183,3 +185,12 @@ def test_usage_errors(
     err = capsys.readouterr().err
     assert err.startswith("usage: alembic-guard")
     assert "Traceback" not in err
+
+
+def test_an_explicit_width_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    parser = argparse.ArgumentParser(
+        prog="x", formatter_class=functools.partial(cli._Formatter, width=40)
+    )
+    parser.add_argument("--long", help="word " * 30)
+    assert max(len(line) for line in parser.format_help().splitlines()) <= 40
