@@ -285,7 +285,10 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         help="run in a new empty virtual environment (no site-packages "
         "start-up hooks), as pre-commit runs the hook",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    return args
 
 
 def venv(path: Path) -> str:
