@@ -8,13 +8,17 @@ hook environment is built once per session (it pip-installs the copy).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import IDENTITY, commit, git
+
+from alembic_guard import files
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Tr0ub4dor-pc7"
@@ -153,3 +157,30 @@ def test_try_repo_finds_leak(
     assert status == 1, out
     assert "alembic.ini:3:" in out
     assert PASSWORD not in out
+
+
+NAMES = [
+    "alembic.ini",
+    "deploy/prod.ini",
+    "app.ini.tpl",
+    "setup.cfg",
+    "migrations/env.py",
+    "pyproject.toml",
+    "README.md",
+    "ini",
+    "my_env.py",
+    "env.py.bak",
+    "alembic.ini/notes.txt",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hook_files_match_what_scan_reads(name: str) -> None:
+    # pre-commit decides which staged files the hook sees; a folder scan
+    # decides by files.is_candidate: the two must agree.
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    (hook,) = [h for h in hooks if h["id"] == "alembic-guard"]
+    assert hook["entry"] == "alembic-guard scan"
+    assert hook["language"] == "python"
+    selected = re.search(hook["files"], name) is not None
+    assert selected is files.is_candidate(name)
