@@ -15,12 +15,11 @@ from bisect import bisect_right
 from typing import NamedTuple
 
 from alembic_guard import ini, urls
-from alembic_guard.finding import Advice, Finding, Scrubber, fingerprint
-from alembic_guard.finding import mask
+from alembic_guard.finding import Advice, Finding, Scrubber, fingerprint, mask
 from alembic_guard.placeholders import is_placeholder
-from alembic_guard.traced import Traced
+from alembic_guard.traced import Builder, Traced
 
-SHELL_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*")
+SHELL_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
 PYTHON_SUFFIXES = (".py", ".pyi")
 TEXT_SUFFIXES = (".toml", ".yaml", ".yml", ".json", ".env", ".txt", ".md")
 
@@ -29,6 +28,19 @@ class Result(NamedTuple):
     findings: list[Finding]
     advice: list[Advice]
     notices: list[str]
+
+
+def _unescape(line: ini.Line) -> Traced:
+    """``line`` with each ``%%`` read as ``%``, offsets kept."""
+    out = Builder()
+    pos = 0
+    while True:
+        pct = line.text.find("%%", pos)
+        if pct < 0:
+            out.add(Traced.at(line.text[pos:], line.offset + pos))
+            return out.build()
+        out.add(Traced.at(line.text[pos:pct + 1], line.offset + pos))
+        pos = pct + 2
 
 
 def kind_of(path: str) -> str:
@@ -45,7 +57,7 @@ def scan_text(text: str, path: str, scrub: Scrubber,
     """Find every credential in ``text``, the content of ``path``."""
     scan = _Scan(text, path, scrub)
     if (kind or kind_of(path)) == "ini":
-        scan.ini()
+        scan.read_ini()
     else:
         scan.lines(ini.split_lines(text), "python"
                    if (kind or kind_of(path)) == "python" else "text")
@@ -62,6 +74,9 @@ class _Scan:
         self.notices: list[str] = []
         self.line_starts: list[int] = []
         self.owner_starts: list[int] = []
+        # Source spans of the passwords found: a "$" inside one is part
+        # of the secret, and advice quoting it would print a piece of it.
+        self.secret_spans: list[tuple[int, int]] = []
 
     def ordered(self) -> list[Finding]:
         return sorted(self.found.values(),
@@ -71,7 +86,7 @@ class _Scan:
         index = bisect_right(self.line_starts, offset) - 1
         return index + 1, offset - self.line_starts[index] + 1
 
-    def ini(self) -> None:
+    def read_ini(self) -> None:
         doc = ini.read(self.text)
         self.line_starts = [line.offset for line in doc.lines] or [0]
         for number, problem in doc.problems:
@@ -107,6 +122,9 @@ class _Scan:
             used_by: tuple[str, ...] = ()
             if holder is not option:
                 used_by = (f"[{option.section}] {option.key}",)
+            last = value.source_of(cred.end - 1)
+            self.secret_spans.append(
+                (source, source + 1 if last is None else last + 1))
             redacted = mask(value.text, spans, cred.url_start, cred.url_end)
             self._add(cred, source, holder.section, holder.key, "value",
                       redacted, used_by, (literal, cred.password,
@@ -115,25 +133,36 @@ class _Scan:
     def lines(self, lines: list[ini.Line], context: str,
               sections: dict[int, str | None] | None = None,
               marked: set[int] | None = None) -> None:
-        """The line-by-line reading; ``marked`` lines get ``context``."""
+        """The line-by-line reading; ``marked`` lines get ``context``.
+
+        With ``sections`` the lines are INI lines: a commented-out option
+        is written with configparser's ``%%`` escapes, so they are undone
+        before the URL is read."""
         if not self.line_starts:
             self.line_starts = [line.offset for line in lines] or [0]
         for line in lines:
             if "://" not in line.text:
                 continue
-            creds = urls.find(line.text)
-            spans = [(c.start, c.end) for c in creds]
-            for cred in creds:
-                literal = line.text[cred.start:cred.end]
-                if is_placeholder(cred.password, cred.user):
-                    continue
-                here = context if marked is None or (
-                    line.number in marked) else "text"
-                section = (sections or {}).get(line.number)
-                redacted = mask(line.text, spans, cred.url_start,
-                                cred.url_end)
-                self._add(cred, line.offset + cred.start, section, None,
-                          here, redacted, (), (literal, cred.password))
+            text = (_unescape(line) if sections is not None
+                    else Traced.at(line.text, line.offset))
+            here = context if marked is None or (
+                line.number in marked) else "text"
+            self._line(text, here, (sections or {}).get(line.number))
+
+    def _line(self, text: Traced, context: str,
+              section: str | None) -> None:
+        creds = urls.find(text.text)
+        spans = [(c.start, c.end) for c in creds]
+        for cred in creds:
+            if is_placeholder(cred.password, cred.user):
+                continue
+            start = text.source_of(cred.start)
+            last = text.source_of(cred.end - 1)
+            assert start is not None and last is not None
+            redacted = mask(text.text, spans, cred.url_start, cred.url_end)
+            self._add(cred, start, section, None, context, redacted, (),
+                      (self.text[start:last + 1], cred.password,
+                       text.text[cred.start:cred.end]))
 
     def _add(self, cred: urls.Credential, source: int,
              section: str | None, key: str | None, context: str,
@@ -173,15 +202,23 @@ class _Scan:
         if "$" not in raw or not (option.key.endswith("url")
                                   or "://" in raw):
             return
-        match = SHELL_VARIABLE.search(raw)
-        if match is None:
-            return
-        source = option.raw.source_of(match.start())
+        for match in SHELL_VARIABLE.finditer(raw):
+            source = option.raw.source_of(match.start())
+            if not self._in_secret(source):
+                self._advise(option, match.group(), source)
+                return
+
+    def _in_secret(self, source: int | None) -> bool:
+        return source is not None and any(
+            start <= source < end for start, end in self.secret_spans)
+
+    def _advise(self, option: ini.Option, variable: str,
+                source: int | None) -> None:
         line, column = self.position(
             option.value_start if source is None else source)
         self.advice.append(Advice(
             self.path, line, column,
             f"[{option.section}] {option.key}: configparser does not "
-            f"expand {match.group()}; Alembic would use it literally. "
+            f"expand {variable}; Alembic would use it literally. "
             "Write %(DB_URL)s and set it in env.py with "
             "config.set_main_option('DB_URL', os.environ['DB_URL'])"))

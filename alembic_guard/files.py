@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from typing import Iterator
+from collections.abc import Iterator
 
 # What the hook looks at: Alembic and Pyramid style INI files (also as
 # templates such as app.ini.tpl), setup.cfg, env.py and pyproject.toml.

@@ -13,7 +13,8 @@ holds this reading to configparser's.
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from alembic_guard.traced import Builder, Traced
 

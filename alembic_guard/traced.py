@@ -60,7 +60,7 @@ class Traced:
         start, src = self.runs[max(pos, 0)]
         if src is None:
             # A joining newline: point at the start of the next run.
-            for nstart, nsrc in self.runs[pos + 1:]:
+            for _, nsrc in self.runs[pos + 1:]:
                 if nsrc is not None:
                     return nsrc
             return None

@@ -41,10 +41,24 @@ def find(text: str) -> list[Credential]:
         end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
         quote = text[begin - 1:begin] if begin else ""
         if quote and quote in QUOTES:
-            closing = text.find(quote, after, end)
-            end = closing if closing >= 0 else end
+            end = _closing(text, quote, after, end)
         found.extend(_parse(text, begin, after, end))
     return found
+
+
+def _closing(text: str, quote: str, start: int, end: int) -> int:
+    """The quote that ends a string literal; a backslash-escaped one
+    (``\\"`` in Python) is part of the password, not its end."""
+    pos = text.find(quote, start, end)
+    while pos >= 0:
+        # Each backslash run is walked once: it ends at this quote.
+        back = pos
+        while back > start and text[back - 1] == "\\":
+            back -= 1
+        if (pos - back) % 2 == 0:
+            return pos
+        pos = text.find(quote, pos + 1, end)
+    return end
 
 
 def _url_starts(text: str) -> list[tuple[int, int]]:
@@ -68,31 +82,35 @@ def _url_starts(text: str) -> list[tuple[int, int]]:
 def _parse(text: str, begin: int, after: int,
            end: int) -> list[Credential]:
     found = []
-    at = text.find("@", after, end)
     query_from = after
-    user, host = "", ""
+    user, host = "", _host(text, after, end)
+    at = text.find("@", after, end)
     if at >= 0:
-        question = text.find("?", at, end)
-        last_at = text.rfind("@", at, question if question >= 0 else end)
-        userinfo = text[after:last_at]
-        host = _host(text, last_at + 1, end)
-        user, credential = _userinfo(text, after, userinfo)
-        if user is not None:
+        last_at = _split_at(text, at, end)
+        name, credential = _userinfo(text, after, text[after:last_at])
+        if name is not None:
+            user, host = unquote(name), _host(text, last_at + 1, end)
             query_from = last_at + 1
-            if credential is not None:
-                start, stop = credential
-                found.append(Credential(
-                    "userinfo-password", start, stop,
-                    unquote(text[start:stop]), unquote(user), host,
-                    begin, end))
-        else:
-            user, host = "", _host(text, after, end)
-    else:
-        host = _host(text, after, end)
+        if credential is not None:
+            start, stop = credential
+            found.append(Credential(
+                "userinfo-password", start, stop, unquote(text[start:stop]),
+                user, host, begin, end))
     question = text.find("?", query_from, end)
     if question >= 0:
         found.extend(_query(text, question + 1, end, user, host, begin))
     return found
+
+
+def _split_at(text: str, first: int, end: int) -> int:
+    """The "@" that ends the password: the last one, unless what comes
+    before it reads as ``host/path?key=`` (an "@" in the query)."""
+    last = text.rfind("@", first, end)
+    slash = text.find("/", first, last)
+    question = text.find("?", slash, last) if slash >= 0 else -1
+    if question >= 0 and text.find("=", question, last) >= 0:
+        return text.rfind("@", first, question)
+    return last
 
 
 def _userinfo(text: str, after: int,
@@ -101,7 +119,9 @@ def _userinfo(text: str, after: int,
     cannot be one (it holds a path, or is prose)."""
     colon = userinfo.find(":")
     user = userinfo if colon < 0 else userinfo[:colon]
-    if "/" in user or any(c.isspace() for c in user):
+    # make_url takes white space, even a line break from a continued
+    # INI value, as part of the user name; only "/" rules a user out.
+    if "/" in user:
         return None, None
     if colon < 0:
         return user, None
@@ -110,11 +130,10 @@ def _userinfo(text: str, after: int,
     if digits and password[digits:digits + 1] == "/":
         # host:port/path@... : a port, not a password.
         return None, None
-    stripped = password.rstrip()
-    if not stripped:
+    if not password.strip():
         return user, None
     start = after + colon + 1
-    return user, (start, start + len(stripped))
+    return user, (start, start + len(password))
 
 
 def _host(text: str, start: int, end: int) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -35,10 +36,13 @@ def test_corpus_is_complete() -> None:
 @pytest.mark.parametrize(("path", "expected"), _cases())
 def test_corpus_case(path: Path, expected: dict[str, object],
                      capsys: pytest.CaptureFixture[str],
-                     monkeypatch: pytest.MonkeyPatch) -> None:
-    # Scan by bare file name from inside the case folder, as a user would;
-    # the settings lookup then starts in the case folder, not the project.
-    monkeypatch.chdir(path.parent)
+                     monkeypatch: pytest.MonkeyPatch,
+                     tmp_path: Path) -> None:
+    # A copy outside the project, scanned by bare file name as a user
+    # would: the project's own settings (which exclude tests/) and
+    # expected.json stay out of reach, as in run_corpus.py.
+    shutil.copyfile(path, tmp_path / path.name)
+    monkeypatch.chdir(tmp_path)
     status = main(["scan", "--format", "json", path.name])
     out, err = capsys.readouterr()
 
