@@ -200,7 +200,8 @@ def _from_top(prefix: str, path: str) -> str:
 
 def _chosen(path: str, wanted: list[str]) -> bool:
     """With no paths given, the files the guard scans by name; else the
-    paths given and everything under the folders given."""
+    files given, whatever their name, and those under the folders given
+    that the guard scans by name."""
     if path in wanted:
         return True
     under = not wanted or any(
