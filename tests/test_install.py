@@ -101,6 +101,7 @@ def test_first_commit_is_scanned(repo: Path) -> None:
     git(repo, "add", "alembic.ini")
     status, out = git_commit(repo)
     assert status != 0, out
+    assert PASSWORD not in out
     assert commits(repo) == 0
 
 
@@ -162,6 +163,7 @@ def test_core_hooks_path_honoured(repo: Path) -> None:
     git(repo, "add", "alembic.ini")
     status, out = git_commit(repo)
     assert status != 0, out
+    assert PASSWORD not in out
 
 
 def test_install_from_subfolder(
@@ -258,6 +260,7 @@ def test_scan_staged_path_selection(
     git(repo, "add", ".")
     main(["scan", "--staged", "--format", "json", *paths])
     out = capsys.readouterr().out
+    assert PASSWORD not in out
     found = {f["path"] for f in json.loads(out)["findings"]}
     assert found == {p.replace("/", os.sep) for p in expected}
 
@@ -268,8 +271,9 @@ def test_staged_blob_over_limit(
     (repo / "alembic.ini").write_text(LEAKY)
     git(repo, "add", "alembic.ini")
     assert main(["scan", "--staged", "--max-bytes", "10"]) == 2
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert "alembic.ini: staged version is over the 10 byte limit" in err
+    assert PASSWORD not in out + err
 
 
 def test_staged_settings_exclude(
@@ -291,6 +295,7 @@ def test_same_blob_under_two_names(
     git(repo, "add", ".")
     assert main(["scan", "--staged"]) == 1
     out = capsys.readouterr().out
+    assert PASSWORD not in out
     assert out.count("\n") == 2 and "a.ini:2:" in out and "b.ini:2:" in out
 
 
