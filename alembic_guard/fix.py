@@ -16,6 +16,7 @@ import sys
 from typing import NamedTuple
 
 from alembic_guard import dotenv, files
+from alembic_guard.atomic import AtomicError, Change, write_all
 from alembic_guard.cli import CLEAN, ERROR, FOUND
 from alembic_guard.detect import kind_of
 from alembic_guard.finding import Scrubber, printable
@@ -96,11 +97,9 @@ def run(args: argparse.Namespace) -> int:
     return _write(changes, out)
 
 
-def _write(changes: list[tuple[str, bytes, int]], out: Output) -> int:
-    from alembic_guard.atomic import AtomicError, Change, write_all
-
+def _write(changes: list[Change], out: Output) -> int:
     try:
-        write_all([Change(p, d, m) for p, d, m in changes])
+        write_all(changes)
     except AtomicError as exc:
         sys.stderr.write(out.scrub(f"alembic-guard: {exc}\n"))
         return ERROR
@@ -124,11 +123,11 @@ def _targets(paths: list[str], settings: Settings,
 
 
 def _plan(args: argparse.Namespace, settings: Settings,
-          out: Output) -> list[tuple[str, bytes, int]]:
+          out: Output) -> list[Change]:
     fixed = [f for f in (_fix_ini(p, args, settings, out)
                          for p in _targets(args.paths, settings, out))
              if f is not None]
-    changes = [(f.path, f.data, f.mode) for f in fixed]
+    changes = [Change(f.path, f.data, f.mode) for f in fixed]
     for f in fixed:
         out.changed.append((_shown(f.path), f.notes))
     changes += _env_files(fixed, args.env_file, out)
@@ -156,7 +155,8 @@ def _fix_ini(path: str, args: argparse.Namespace, settings: Settings,
     new = result.text.encode("utf-8", "surrogateescape")
     if data.startswith(files.BOM):
         new = files.BOM + new
-    notes = [f"{path}:{e.line}: {e.note}"
+    shown = os.path.normpath(path)
+    notes = [f"{shown}:{e.line}: {e.note}"
              for e in sorted(result.edits, key=lambda e: e.start)]
     where = envpy.locate(path, result.doc, args.name) if (
         result.placeholders) else (None, "")
@@ -169,7 +169,7 @@ def _mode(path: str) -> int:
 
 
 def _env_files(fixed: list[Fixed], explicit: str | None,
-               out: Output) -> list[tuple[str, bytes, int]]:
+               out: Output) -> list[Change]:
     wanted: dict[str, dict[str, str]] = {}
     for f in fixed:
         if not f.placeholders:
@@ -188,7 +188,7 @@ def _env_files(fixed: list[Fixed], explicit: str | None,
 
 
 def _env_file(path: str, entries: dict[str, str],
-              out: Output) -> list[tuple[str, bytes, int]]:
+              out: Output) -> list[Change]:
     try:
         with open(path, "rb") as handle:
             existing = handle.read()
@@ -209,11 +209,11 @@ def _env_file(path: str, entries: dict[str, str],
     names = ", ".join(new)
     out.changed.append((_shown(path), [
         f"added {names} (mode 0600; keep this file out of git)"]))
-    changes = [(path, dotenv.append(existing, new), ENV_MODE)]
+    changes = [Change(path, dotenv.append(existing, new), ENV_MODE)]
     return changes + _gitignore(path, out)
 
 
-def _gitignore(env_file: str, out: Output) -> list[tuple[str, bytes, int]]:
+def _gitignore(env_file: str, out: Output) -> list[Change]:
     folder = os.path.dirname(env_file)
     ignored = _check_ignore(env_file)
     if ignored is True:
@@ -237,7 +237,7 @@ def _gitignore(env_file: str, out: Output) -> list[tuple[str, bytes, int]]:
         existing += newline
     data = existing + line.encode("utf-8", "surrogateescape") + newline
     out.changed.append((_shown(path), [f"added {line}"]))
-    return [(path, data, mode)]
+    return [Change(path, data, mode)]
 
 
 def _check_ignore(path: str) -> bool | None:
@@ -257,7 +257,7 @@ def _check_ignore(path: str) -> bool | None:
 
 
 def _env_py(fixed: list[Fixed],
-            out: Output) -> list[tuple[str, bytes, int]]:
+            out: Output) -> list[Change]:
     wanted: dict[str, list[tuple[str, str]]] = {}
     for f in fixed:
         pairs = [(p.section, p.name) for p in f.placeholders]
@@ -279,7 +279,7 @@ def _env_py(fixed: list[Fixed],
 
 
 def _wire(env: str, pairs: list[tuple[str, str]],
-          out: Output) -> tuple[str, bytes, int] | None:
+          out: Output) -> Change | None:
     from alembic_guard import envpy
 
     try:
@@ -301,7 +301,7 @@ def _wire(env: str, pairs: list[tuple[str, str]],
         f"reads {names} from the environment (block marked "
         "'alembic-guard')"]))
     new = wiring.text.encode("utf-8", "surrogateescape")
-    return (env, (files.BOM if bom else b"") + new, _mode(env))
+    return Change(env, (files.BOM if bom else b"") + new, _mode(env))
 
 
 def _instructions(reason: str, pairs: list[tuple[str, str]]) -> str:
