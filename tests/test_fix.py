@@ -7,15 +7,23 @@ nothing afterwards, and that a second run changes nothing.
 """
 from __future__ import annotations
 
+import configparser
+import io
 import os
 import stat
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from alembic_guard import dotenv
 from alembic_guard.cli import main
+from alembic_guard.finding import Scrubber
+from alembic_guard.rewrite import rewrite
+from alembic_guard.settings import Settings
 
 SECRET = "Zq7-hunter2x"
 URL = f"postgresql://app:{SECRET}@db.internal:5432/app"
@@ -423,3 +431,30 @@ def test_not_an_ini_file(repo: Path,
     assert status == 0
     assert "not an INI file" in err
     assert_secret_free(out, err)
+
+
+PASSWORDS = st.text(st.characters(min_codepoint=32, max_codepoint=126),
+                    min_size=8, max_size=24)
+
+
+@settings(max_examples=150, deadline=None)
+@given(password=PASSWORDS, delimiter=st.sampled_from(["=", " = ", ": "]),
+       newline=st.sampled_from(["\n", "\r\n", "\r"]))
+def test_rewrite_property(password: str, delimiter: str,
+                          newline: str) -> None:
+    """Whatever the password, the fixed text holds none of it, reads
+    with configparser, and gives back the same URL through DB_URL."""
+    url = f"postgresql://app:{quote(password, safe='')}@db/app"
+    text = newline.join(["[alembic]", "# keep",
+                         f"sqlalchemy.url{delimiter}"
+                         + url.replace("%", "%%"), "x = 1", ""])
+    done = rewrite(text, "alembic.ini", "alembic", Settings(), Scrubber())
+    if not done.edits:
+        assume(False)
+    assert [p.url for p in done.placeholders] == [url]
+    assert done.text == text.replace(url.replace("%", "%%"), "%(DB_URL)s")
+    parser = configparser.ConfigParser()
+    # Universal newlines, as Alembic's open() reads a CR-only file.
+    parser.read_file(io.StringIO(done.text, newline=None))
+    parser.set("alembic", "DB_URL", url.replace("%", "%%"))
+    assert parser.get("alembic", "sqlalchemy.url") == url
