@@ -107,14 +107,11 @@ class Trail:
         self.at_head = False
 
     def seen(self, event: Event, finding: Finding) -> None:
-        # The walk runs newest first: a later sighting is an older one.
-        if self.first is None or event.order >= self.first.order:
-            self.first = event
-            self.finding = finding
-        place = finding._replace(used_by=())
-        known = self.places.get(place)
-        if known is None or event.order >= known.order:
-            self.places[place] = event
+        # Changes are replayed newest first: each sighting is as old as
+        # any before it, so the last one wins.
+        self.first = event
+        self.finding = finding
+        self.places[finding._replace(used_by=())] = event
 
 
 class Progress:

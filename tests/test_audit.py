@@ -412,6 +412,10 @@ def test_progress_only_when_enabled(tmp_path: Path) -> None:
         Progress(stream, False).show(5, 2, final=True)
         assert stream.tell() == 0
         Progress(stream, True).show(5, 2, final=True)
+        shown = Progress(stream, True)
+        shown.show(1, 1)
+        shown.last = 0.0
+        shown.show(3, 1)
         stream.seek(0)
         assert "5 commits, 2 blobs" in stream.read()
 
