@@ -206,6 +206,11 @@ def _env_file(path: str, entries: dict[str, str],
     new = {n: u for n, u in entries.items() if n not in known}
     if not new:
         return []
+    if _tracked(path):
+        raise FixError(
+            f"{_shown(path)} is tracked by git, so the URLs would be "
+            "committed; untrack it (git rm --cached) or choose "
+            "--env-file outside the repository")
     names = ", ".join(new)
     out.changed.append((_shown(path), [
         f"added {names} (mode 0600; keep this file out of git)"]))
@@ -238,6 +243,17 @@ def _gitignore(env_file: str, out: Output) -> list[Change]:
     data = existing + line.encode("utf-8", "surrogateescape") + newline
     out.changed.append((_shown(path), [f"added {line}"]))
     return [Change(path, data, mode)]
+
+
+def _tracked(path: str) -> bool:
+    from alembic_guard import git
+
+    try:
+        listed = git.run("ls-files", "--", os.path.basename(path),
+                         cwd=os.path.dirname(path), check=False)
+    except git.GitError:
+        return False
+    return bool(listed.strip())
 
 
 def _check_ignore(path: str) -> bool | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from conftest import commit
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -458,3 +459,16 @@ def test_rewrite_property(password: str, delimiter: str,
     parser.read_file(io.StringIO(done.text, newline=None))
     parser.set("alembic", "DB_URL", url.replace("%", "%%"))
     assert parser.get("alembic", "sqlalchemy.url") == url
+
+
+def test_tracked_env_file_refused(repo: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    commit(repo, {".env": "DEBUG=1\n"}, "env")
+    data = f"[alembic]\nsqlalchemy.url = {URL}\n"
+    (repo / "alembic.ini").write_text(data)
+    status, out, err = run_fix(capsys, "alembic.ini")
+    assert status == 2
+    assert ".env is tracked by git" in err
+    assert_secret_free(out, err)
+    assert (repo / "alembic.ini").read_text() == data
+    assert (repo / ".env").read_text() == "DEBUG=1\n"
