@@ -110,3 +110,25 @@ def test_write_all_new_file_removed_on_failure(
         atomic.write_all(changes)
     assert sorted(os.listdir(tmp_path)) == ["old"]
     assert old.read_bytes() == b"old"
+
+
+def test_write_all_says_what_it_could_not_restore(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.write_bytes(b"1")
+    second.write_bytes(b"2")
+    real = os.replace
+    calls: list[str] = []
+
+    def replace(source: str, target: str) -> None:
+        calls.append(target)
+        if len(calls) >= 2:
+            raise OSError(5, "Input/output error", target)
+        real(source, target)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with pytest.raises(atomic.AtomicError,
+                       match=f"could not restore {first}$"):
+        atomic.write_all([atomic.Change(str(first), b"x", 0o644),
+                          atomic.Change(str(second), b"y", 0o644)])
+    assert second.read_bytes() == b"2"
