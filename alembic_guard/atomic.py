@@ -51,13 +51,22 @@ def _rename_all(changes: list[Change], temps: list[str],
             done.append(change.path)
     except OSError as exc:
         failed = _undo(done, backups)
+        # A backup that could not be put back is the only copy of the
+        # old content: keep it and say where it is.
+        kept = [(path, backups.pop(path)) for path in failed]
         _discard(temps + [b for b in backups.values() if b])
         if failed:
             raise AtomicError(
                 f"{_where(exc)}{exc.strerror or exc}; could not restore "
-                + ", ".join(failed)) from None
+                + ", ".join(_kept(p, b) for p, b in kept)) from None
         raise AtomicError(_reason(exc)) from None
     _discard([b for b in backups.values() if b])
+
+
+def _kept(path: str, backup: str | None) -> str:
+    if backup is None:
+        return f"{path} (it is new: delete it)"
+    return f"{path} (its old content is in {backup})"
 
 
 def _temporary(change: Change) -> str:

@@ -127,8 +127,13 @@ def test_write_all_says_what_it_could_not_restore(
         real(source, target)
 
     monkeypatch.setattr(atomic.os, "replace", replace)
-    with pytest.raises(atomic.AtomicError,
-                       match=f"could not restore {first}$"):
+    with pytest.raises(atomic.AtomicError) as error:
         atomic.write_all([atomic.Change(str(first), b"x", 0o644),
                           atomic.Change(str(second), b"y", 0o644)])
+    message = str(error.value)
+    assert f"could not restore {first} (its old content is in " in message
+    backup = message.rsplit(" ", 1)[1].rstrip(")")
+    assert Path(backup).read_bytes() == b"1"
     assert second.read_bytes() == b"2"
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["first", "second", Path(backup).name])
