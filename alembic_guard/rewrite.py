@@ -22,6 +22,9 @@ from alembic_guard.traced import Traced
 
 URL_KEY = "sqlalchemy.url"
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Sections that logging.config.fileConfig reads from alembic.ini.
+LOGGING = re.compile(r"loggers|handlers|formatters|(?:logger|handler"
+                     r"|formatter)_.*")
 
 
 class FixError(Exception):
@@ -153,24 +156,32 @@ class _Plan:
             raise FixError(
                 f"{self.path}: --placeholder names one placeholder, but "
                 f"{len(self.found)} options hold passwords")
-        taken: set[tuple[str, str]] = set()
+        taken: dict[str, str] = {}
         for option, url in self.found:
             section = option.section or ""
+            where = f"[{section}] {option.key}"
+            if LOGGING.fullmatch(section):
+                # logging.config.fileConfig reads the file with its own
+                # parser, which env.py cannot hand the value to.
+                raise FixError(f"{self.path}:{option.line}: {where}: "
+                               "logging configuration; fix it by hand")
             name = override or placeholder_name(section, option.key,
                                                 self.main)
             target = self.main if section == ini.DEFAULT else section
-            self._check_name(target, name, taken)
-            taken.add((target, name.lower()))
+            self._check_name(target, name, where, taken.get(name.lower()))
+            taken[name.lower()] = where
             self.placeholders.append(
-                Placeholder(target, name, f"[{section}] {option.key}",
-                            option.line, url))
+                Placeholder(target, name, where, option.line, url))
             self.edits.append(self._collapse(option, name))
 
-    def _check_name(self, target: str, name: str,
-                    taken: set[tuple[str, str]]) -> None:
+    def _check_name(self, target: str, name: str, where: str,
+                    other: str | None) -> None:
+        if other is not None:
+            raise FixError(f"{self.path}: {other} and {where} would both "
+                           f"become %({name})s; rename a section or fix "
+                           "one by hand")
         key = name.lower()
-        existing = self.doc.sections.get(target, {})
-        if (target, key) in taken or key in existing or (
+        if key in self.doc.sections.get(target, {}) or (
                 key in self.doc.defaults):
             raise FixError(
                 f"{self.path}: [{target}] already has an option {key}; "

@@ -396,6 +396,11 @@ ERRORS = [
     pytest.param(["clash.ini", "alembic.ini"], "two different URLs",
                  id="same-name-two-urls"),
     pytest.param(["binary.ini"], "binary content", id="binary"),
+    pytest.param(["twins.ini"], "[engine-1] sqlalchemy.url and [engine_1] "
+                 "sqlalchemy.url would both become %(DB_URL_ENGINE_1)s",
+                 id="two-sections-one-name"),
+    pytest.param(["logging.ini"], "[handler_db] args: logging "
+                 "configuration; fix it by hand", id="logging-section"),
 ]
 
 
@@ -411,6 +416,9 @@ def test_errors_change_nothing(repo: Path,
         "taken.ini": f"[alembic]\ndb_url = 1\nsqlalchemy.url = {URL}\n",
         "clash.ini": f"[alembic]\nsqlalchemy.url = {URL}2\n",
         "binary.ini": f"[alembic]\nsqlalchemy.url = {URL}\n\0",
+        "twins.ini": f"[engine-1]\nsqlalchemy.url = {URL}\n"
+                     f"[engine_1]\nsqlalchemy.url = {URL}\n",
+        "logging.ini": f"[handler_db]\nargs = ('{URL}',)\n",
     }
     for name, text in files.items():
         (repo / name).write_text(text)
