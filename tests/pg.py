@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -39,10 +40,11 @@ class Server(NamedTuple):
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         proc = subprocess.run(
-            [*self.as_user, os.path.join(self.bin_dir, "psql"), "-X",
-             "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h",
-             self.socket_dir, "-p", str(self.port), "-U", "postgres",
-             "-d", database, "-c", sql],
+            _wrap(self.as_user, [
+                os.path.join(self.bin_dir, "psql"), "-X", "-q", "-A",
+                "-t", "-v", "ON_ERROR_STOP=1", "-h", self.socket_dir, "-p",
+                str(self.port), "-U", "postgres", "-d", database, "-c",
+                sql]),
             capture_output=True, check=False)
         if proc.returncode != 0:
             raise AssertionError(proc.stderr.decode(errors="replace"))
@@ -84,12 +86,22 @@ def _free_port() -> int:
 
 
 def _as_user() -> list[str]:
+    """The prefix that runs a command as the ``postgres`` user when we
+    are root (initdb and postgres refuse to run as root)."""
     if os.geteuid() != 0:
         return []
     runuser = shutil.which("runuser")
-    if runuser is None:
-        pytest.skip("running as root without runuser to drop to postgres")
-    return [runuser, "-u", "postgres", "--"]
+    if runuser is not None:
+        return [runuser, "-u", "postgres", "--"]
+    # su takes one shell command: the rest of the list is joined by
+    # _wrap below.
+    return ["su", "-s", "/bin/sh", "postgres", "-c"]
+
+
+def _wrap(prefix: list[str], command: list[str]) -> list[str]:
+    if prefix[:1] == ["su"]:
+        return [*prefix, shlex.join(command)]
+    return [*prefix, *command]
 
 
 def _run(command: list[str]) -> None:
@@ -125,19 +137,21 @@ def postgres() -> Iterator[Server]:
     data = os.path.join(root, "data")
     server = Server(_free_port(), os.path.join(root, "sock"), binaries,
                     as_user)
-    _run([*as_user, os.path.join(binaries, "initdb"), "-D", data, "-U",
-          "postgres", "--auth-local=trust", "--auth-host=scram-sha-256",
-          "-E", "UTF8", "--locale=C"])
+    _run(_wrap(as_user, [
+        os.path.join(binaries, "initdb"), "-D", data, "-U", "postgres",
+        "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+        "--locale=C"]))
     options = (f"-c listen_addresses=127.0.0.1 -p {server.port} "
                f"-c unix_socket_directories={server.socket_dir} -c fsync=off")
-    _run([*as_user, os.path.join(binaries, "pg_ctl"), "-D", data, "-w",
-          "-l", os.path.join(root, "log"), "-o", options, "start"])
+    _run(_wrap(as_user, [
+        os.path.join(binaries, "pg_ctl"), "-D", data, "-w", "-l",
+        os.path.join(root, "log"), "-o", options, "start"]))
     try:
         literal = PASSWORD.replace("'", "''")
         server.psql(f"CREATE ROLE {USER} LOGIN PASSWORD '{literal}'")
         yield server
     finally:
-        _run([*as_user, os.path.join(binaries, "pg_ctl"), "-D", data,
-              "-m", "fast", "-w", "stop"])
+        _run(_wrap(as_user, [os.path.join(binaries, "pg_ctl"), "-D",
+                             data, "-m", "fast", "-w", "stop"]))
         shutil.rmtree(root, ignore_errors=True)
 
