@@ -139,8 +139,9 @@ class Audit:
     """One walk over history, scanning each candidate blob once.
 
     The walk notes the changes to candidate files and asks for every new
-    blob as it goes; a thread scans the blobs meanwhile. The changes are
-    then replayed, newest first, with every verdict known.
+    blob as it goes, scanning those that have arrived whenever git log
+    keeps it waiting. The changes are then replayed, newest first, with
+    every verdict known.
     """
 
     def __init__(self, repo: Repository, settings: Settings, limit: int,
@@ -170,7 +171,8 @@ class Audit:
         asked: set[tuple[str, str]] = set()
         changes: list[tuple[int, str, str, str, str]] = []
         try:
-            for item in history.walk(self.repo, revs, every_ref):
+            for item in history.walk(self.repo, revs, every_ref,
+                                     fetch.step):
                 if isinstance(item, Header):
                     self.header(item)
                 elif self.wanted(item):
@@ -244,7 +246,7 @@ class Audit:
 
     def receive(self, blob: str, path: str, data: bytes | None,
                 size: int) -> None:
-        """Record the verdict on one blob (on the prefetch thread)."""
+        """Record the verdict on one blob."""
         key = (blob, _kind(path))
         found = [] if data is None else self.scan(data, path, key[1])
         if data is None and size >= 0:

@@ -6,8 +6,10 @@ ref tip. Nothing here judges content; audit.py does.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import queue
+import select
 import subprocess
 import tempfile
 import threading
@@ -23,6 +25,7 @@ from alembic_guard.git import GitError, environment
 SUFFIXES = (b".ini", b".cfg", b"env.py", b"pyproject.toml", b".gitmodules")
 INFIXES = (b".ini.", b".cfg.")
 GITLINK = "160000"
+PIPE_SIZE = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 CHUNK = 1 << 18
 # Variables naming the repository itself: dropped when REPO is given,
 # so that a hook's GIT_DIR cannot redirect an explicit audit.
@@ -102,12 +105,19 @@ def _failure(args: tuple[str, ...], code: int, stderr: bytes) -> str:
     return f"git {' '.join(args[:2])} failed (exit {code}): {first}"
 
 
-def tokens(stream: IO[bytes]) -> Iterator[bytes]:
-    """NUL-terminated fields of ``stream``, read in chunks so that
-    memory stays flat however long the history is."""
+def tokens(fd: int, idle: Callable[[], bool] | None = None
+           ) -> Iterator[bytes]:
+    """NUL-terminated fields read from ``fd`` in chunks, so that memory
+    stays flat however long the history is. While git has nothing new
+    to say, ``idle()`` is called until it returns False: other work
+    fills the wait instead of a thread fighting for the GIL (which
+    stretched the walk to twice git's own time)."""
     rest = b""
     while True:
-        chunk = stream.read1(CHUNK)  # type: ignore[attr-defined]
+        if idle is not None:
+            while not select.select([fd], [], [], 0)[0] and idle():
+                pass
+        chunk = os.read(fd, CHUNK)
         if not chunk:
             break
         parts = (rest + chunk).split(b"\0")
@@ -117,8 +127,9 @@ def tokens(stream: IO[bytes]) -> Iterator[bytes]:
         yield rest
 
 
-def walk(repo: Repository, revs: list[str],
-         every_ref: bool = False) -> Iterator[Header | Change]:
+def walk(repo: Repository, revs: list[str], every_ref: bool = False,
+         idle: Callable[[], bool] | None = None
+         ) -> Iterator[Header | Change]:
     """Every change to a path that may be a candidate, in the commits
     ``revs`` select (plus every ref's history with ``every_ref``),
     newest first in topological order. ``-m`` shows each merge against
@@ -132,6 +143,9 @@ def walk(repo: Repository, revs: list[str],
             *(["--all"] if every_ref else []), "--stdin",
             stdin=True, stderr=errors)
         assert proc.stdin is not None and proc.stdout is not None
+        with contextlib.suppress(OSError):
+            # A deeper pipe lets git run ahead while we scan.
+            fcntl.fcntl(proc.stdout.fileno(), PIPE_SIZE, 1 << 20)
         # Revisions go through stdin: a long pre-receive list or a name
         # starting with "-" cannot be taken for an option there (git
         # 2.39 accepts no pseudo-options such as --not on stdin).
@@ -139,7 +153,7 @@ def walk(repo: Repository, revs: list[str],
             "utf-8", "surrogateescape"))
         proc.stdin.close()
         try:
-            yield from _parse(tokens(proc.stdout))
+            yield from _parse(tokens(proc.stdout.fileno(), idle))
         finally:
             proc.stdout.close()
             code = proc.wait()
@@ -209,12 +223,13 @@ class Blobs:
 
 
 class Prefetch:
-    """Blob contents read by a thread from one ``git cat-file --batch``
-    while the caller goes on writing requests: the history walk never
-    waits for a round trip (two per blob cost more than git log
-    itself on the benchmark repository). ``handle(oid, path, data)``
-    runs on that thread with None for a blob over ``limit`` bytes or an
-    object that is not a blob."""
+    """Blob contents from one ``git cat-file --batch``: a thread only
+    moves bytes from git into a queue, so requests never wait for a
+    round trip (two per blob cost more than git log itself on the
+    benchmark repository); the caller judges them in ``step()``.
+    ``handle(oid, path, data, size)`` gets None for a blob over
+    ``limit`` bytes (size >= 0) or an object that is not a blob
+    (size -1). Blobs waiting in the queue are all that is held."""
 
     def __init__(self, repo: Repository, limit: int,
                  handle: Callable[[str, str, bytes | None, int], None]
@@ -227,6 +242,9 @@ class Prefetch:
         self.handle = handle
         self.pending: queue.SimpleQueue[tuple[str, str] | None] = (
             queue.SimpleQueue())
+        self.ready: queue.SimpleQueue[tuple[str, str, bytes | None, int]
+                                      | None] = queue.SimpleQueue()
+        self.unflushed = False
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
@@ -237,11 +255,31 @@ class Prefetch:
             self.stdin.write(f"{oid}\n".encode())
         except BrokenPipeError:
             raise GitError("git cat-file stopped unexpectedly") from None
+        self.unflushed = True
+
+    def step(self) -> bool:
+        """Judge one blob that has arrived; False when none has."""
+        try:
+            item = self.ready.get_nowait()
+        except queue.Empty:
+            if self.unflushed:
+                self.unflushed = False
+                with contextlib.suppress(BrokenPipeError):
+                    self.stdin.flush()
+            return False
+        if item is None:
+            # The reader stopped on an error: leave the mark for close().
+            self.ready.put(None)
+            return False
+        self.handle(*item)
+        return True
 
     def close(self) -> None:
         self.pending.put(None)
         with contextlib.suppress(BrokenPipeError):
             self.stdin.close()
+        while (item := self.ready.get()) is not None:
+            self.handle(*item)
         self.thread.join()
         self.stdout.close()
         self.proc.wait()
@@ -250,34 +288,31 @@ class Prefetch:
 
     def _read(self) -> None:
         try:
-            while True:
-                item = self.pending.get()
-                if item is None:
-                    return
-                self._one(*item)
+            while (item := self.pending.get()) is not None:
+                self.ready.put(self._one(*item))
         except BaseException as exc:  # re-raised by close()
             self.error = exc
             # Keep git's output flowing so that the writer never blocks.
             while self.stdout.read(CHUNK):
                 pass
+        finally:
+            self.ready.put(None)
 
-    def _one(self, oid: str, path: str) -> None:
+    def _one(self, oid: str, path: str
+             ) -> tuple[str, str, bytes | None, int]:
         header = self.stdout.readline().decode("ascii", "replace").split()
         if len(header) == 2 and header[1] == "missing":
-            self.handle(oid, path, None, -1)
-            return
+            return oid, path, None, -1
         if len(header) != 3 or not header[2].isdigit():
             raise GitError(f"git cat-file: cannot read object {oid}")
         size = int(header[2])
         if header[1] != "blob" or size > self.limit:
             self._skip(size + 1)
-            self.handle(oid, path, None, size if header[1] == "blob"
-                        else -1)
-            return
+            return oid, path, None, size if header[1] == "blob" else -1
         data = self.stdout.read(size + 1)
         if len(data) != size + 1:  # pragma: no cover (git died)
             raise GitError(f"git cat-file: short read of {oid}")
-        self.handle(oid, path, data[:size], size)
+        return oid, path, data[:size], size
 
     def _skip(self, count: int) -> None:
         while count > 0:

@@ -2,8 +2,8 @@
 paths: repeated removals, detached HEAD, odd refs, many places."""
 from __future__ import annotations
 
-import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,23 @@ from alembic_guard.git import GitError
 def test_tokens_split_on_nul_across_chunks(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(history, "CHUNK", 3)
-    stream = io.BufferedReader(io.BytesIO(b"ab\0cdefg\0\0tail"))
-    assert list(history.tokens(stream)) == [b"ab", b"cdefg", b"", b"tail"]
+    read, write = os.pipe()
+    calls = []
+
+    def idle() -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            return True
+        os.write(write, b"ab\0cdefg\0\0tail")
+        os.close(write)
+        return False
+
+    try:
+        found = list(history.tokens(read, idle))
+    finally:
+        os.close(read)
+    assert found == [b"ab", b"cdefg", b"", b"tail"]
+    assert len(calls) == 2
 
 
 @pytest.mark.parametrize(("fields", "expected"), [
@@ -226,3 +241,16 @@ def test_removal_inside_range_of_older_credential(
     commit(repo, {"alembic.ini": SAFE}, "fix")
     status, out, _ = audit(capsys, ".", "HEAD~1..HEAD")
     assert (status, out) == (0, "")
+
+
+def test_prefetch_reader_error_seen_by_step_then_close(repo: Path) -> None:
+    fetch = history.Prefetch(history.Repository(None, False), 100,
+                             lambda *args: None)
+    fetch.proc.kill()
+    fetch.proc.wait()
+    fetch.request("1" * 40, "a.ini")
+    fetch.thread.join(timeout=10)
+    assert fetch.step() is False
+    assert fetch.step() is False
+    with pytest.raises(GitError, match="cannot read object"):
+        fetch.close()
