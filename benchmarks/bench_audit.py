@@ -147,6 +147,8 @@ def prepare(commits: int) -> Path:
     started = time.monotonic()
     build(path, commits)
     subprocess.run(["git", "-C", str(path), "repack", "-adq"], check=True)
+    subprocess.run(["git", "-C", str(path), "symbolic-ref", "HEAD",
+                    "refs/heads/main"], check=True)
     (path / "DONE").write_text("")
     print(f"built {path} in {time.monotonic() - started:.1f} s",
           file=sys.stderr)

@@ -27,8 +27,9 @@ def test_tokens_split_on_nul_across_chunks(
         calls.append(1)
         if len(calls) == 1:
             return True
-        os.write(write, b"ab\0cdefg\0\0tail")
-        os.close(write)
+        if len(calls) == 2:
+            os.write(write, b"ab\0cdefg\0\0tail")
+            os.close(write)
         return False
 
     try:
@@ -36,7 +37,7 @@ def test_tokens_split_on_nul_across_chunks(
     finally:
         os.close(read)
     assert found == [b"ab", b"cdefg", b"", b"tail"]
-    assert len(calls) == 2
+    assert len(calls) > 2
 
 
 @pytest.mark.parametrize(("fields", "expected"), [
