@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import shutil
 import sys
@@ -160,6 +161,7 @@ class Audit:
         self.skipped = 0
         self.commits = 0
         self.last = ""
+        self.paths: dict[str, bool] = {}
         self.submodules = False
 
     def close(self) -> None:
@@ -203,8 +205,12 @@ class Audit:
             self.submodules = self.submodules or not history.is_zero(
                 item.new)
             return False
-        return files.is_candidate(path) and not self.settings.excludes(
-            path)
+        known = self.paths.get(path)
+        if known is None:
+            known = files.is_candidate(path) and not (
+                self.settings.excludes(path))
+            self.paths[path] = known
+        return known
 
     def change(self, order: int, commit: str, path: str, old_id: str,
                new_id: str) -> None:
@@ -325,7 +331,9 @@ class Audit:
         return listed
 
 
+@functools.lru_cache(maxsize=4096)
 def _kind(path: str) -> str:
+    # Asked several times per change, for a few hundred distinct paths.
     from alembic_guard.detect import kind_of
 
     return kind_of(path)
