@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
+# What a copy of this project for pre-commit leaves out: caches, builds,
+# and the lead's unmerged README parts.
+COPY_IGNORE = shutil.ignore_patterns(
+    ".git", "__pycache__", "*.egg-info", ".mypy_cache", ".pytest_cache",
+    ".ruff_cache", ".hypothesis", "build", "dist", ".coverage*",
+    "docs-parts", "*.pyc")
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Test Author",
     "GIT_AUTHOR_EMAIL": "author@example.invalid",
@@ -25,8 +33,7 @@ def git(repo: Path | str, *args: str, input: bytes | None = None) -> str:
     env["GIT_CONFIG_NOSYSTEM"] = "1"
     env["HOME"] = str(Path(repo).parent)
     proc = subprocess.run(["git", *args], cwd=repo, input=input,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=env, check=False)
+                          capture_output=True, env=env, check=False)
     if proc.returncode != 0:
         raise AssertionError(
             f"git {' '.join(args)}: {proc.stderr.decode(errors='replace')}")
@@ -69,3 +76,22 @@ def commit(repo: Path, files: dict[str, str | bytes], message: str) -> str:
         git(repo, "add", "--", name)
     git(repo, "commit", "-q", "--allow-empty", "-m", message)
     return git(repo, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A git repository holding a copy of this project, and its commit:
+    what a user's ``repo:``/``rev:`` points pre-commit at."""
+    path = tmp_path_factory.mktemp("hook-src") / "alembic-guard"
+    shutil.copytree(ROOT, path, ignore=COPY_IGNORE, symlinks=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A", ".")
+    git(path, "commit", "-q", "-m", "alembic-guard under test")
+    return path, git(path, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pre-commit's store, shared so each hook environment is built once
+    per session (it pip-installs the project copy)."""
+    return tmp_path_factory.mktemp("pre-commit-home")

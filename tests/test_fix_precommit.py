@@ -7,31 +7,14 @@ pre-commit as a user's ``repo:``/``rev:`` would be.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from conftest import IDENTITY, commit, git
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "Pc9-fixer-pw"
-SKIP = shutil.ignore_patterns(
-    ".git", "__pycache__", "*.egg-info", "*_cache", ".hypothesis",
-    "build", "dist", ".coverage*", "docs-parts", "*.pyc")
 ENV_PY = "from alembic import context\n\nconfig = context.config\n"
-
-
-@pytest.fixture(scope="module")
-def hook_source(tmp_path_factory: pytest.TempPathFactory
-                ) -> tuple[Path, str]:
-    path = tmp_path_factory.mktemp("fix-hook") / "alembic-guard"
-    shutil.copytree(ROOT, path, ignore=SKIP, symlinks=True)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "add", "-A", ".")
-    git(path, "commit", "-q", "-m", "alembic-guard under test")
-    return path, git(path, "rev-parse", "HEAD").strip()
 
 
 def pre_commit(repo: Path, home: Path, *args: str) -> tuple[int, str]:
@@ -45,11 +28,11 @@ def pre_commit(repo: Path, home: Path, *args: str) -> tuple[int, str]:
 
 
 def test_fixer_hook_fails_then_passes(repo: Path,
-                                      hook_source: tuple[Path, str],
-                                      tmp_path_factory: pytest.TempPathFactory
+                                      hook_repo: tuple[Path, str],
+                                      pre_commit_home: Path
                                       ) -> None:
-    home = tmp_path_factory.mktemp("fix-pre-commit-home")
-    path, rev = hook_source
+    home = pre_commit_home
+    path, rev = hook_repo
     config = (f"repos:\n  - repo: {path}\n    rev: {rev}\n"
               "    hooks:\n      - id: alembic-guard-fix\n")
     commit(repo, {".pre-commit-config.yaml": config,

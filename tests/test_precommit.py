@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import IDENTITY, commit, git
+from conftest import IDENTITY, ROOT, commit, git
 
 from alembic_guard import files
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Tr0ub4dor-pc7"
 LEAKY = (
     "[alembic]\n"
@@ -28,38 +26,6 @@ LEAKY = (
     f"sqlalchemy.url = postgresql://app:{PASSWORD}@db.example/app\n"
 )
 SAFE = "[alembic]\nscript_location = migrations\nsqlalchemy.url = %(DB_URL)s\n"
-IGNORE = shutil.ignore_patterns(
-    ".git",
-    "__pycache__",
-    "*.egg-info",
-    ".mypy_cache",
-    ".pytest_cache",
-    ".ruff_cache",
-    ".hypothesis",
-    "build",
-    "dist",
-    ".coverage*",
-    "docs-parts",
-    "*.pyc",
-)
-
-
-@pytest.fixture(scope="session")
-def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A git repository holding a copy of this project, and its commit."""
-    path = tmp_path_factory.mktemp("hook-src") / "alembic-guard"
-    shutil.copytree(ROOT, path, ignore=IGNORE, symlinks=True)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "add", "-A", ".")
-    git(path, "commit", "-q", "-m", "alembic-guard under test")
-    return path, git(path, "rev-parse", "HEAD").strip()
-
-
-@pytest.fixture(scope="session")
-def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pre-commit-home")
-
-
 def run(cwd: Path, home: Path, *command: str) -> tuple[int, str]:
     """Run ``command`` as a user would, with pre-commit's store in
     ``home``; return the exit status and stdout+stderr together."""

@@ -4,7 +4,6 @@ pre-receive hook."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,17 +13,10 @@ from conftest import IDENTITY, commit, git, init_repo
 
 from alembic_guard.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Pu5h-guard-pw"
 LEAKY = f"[alembic]\nsqlalchemy.url = postgresql://app:{PASSWORD}@db/app\n"
 SAFE = "[alembic]\nsqlalchemy.url = %(DB_URL)s\n"
 MASKED = "postgresql://app:***@db/app"
-IGNORE = shutil.ignore_patterns(
-    ".git", "__pycache__", "*.egg-info", ".mypy_cache", ".pytest_cache",
-    ".ruff_cache", ".hypothesis", "build", "dist", ".coverage*",
-    "docs-parts", "*.pyc")
-
-
 def shell(cwd: Path, *command: str, home: Path | None = None
           ) -> tuple[int, str]:
     """Run a command as a user would; status and stdout+stderr."""
@@ -139,23 +131,11 @@ def test_pre_receive(pair: tuple[Path, Path],
     assert remote_has(server, "refs/heads/old") == ""
 
 
-@pytest.fixture(scope="module")
-def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """This project as a git repository, the way pre-commit installs a
-    hook repository."""
-    path = tmp_path_factory.mktemp("guard-src") / "alembic-guard"
-    shutil.copytree(ROOT, path, ignore=IGNORE, symlinks=True)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "add", "-A", ".")
-    git(path, "commit", "-q", "-m", "alembic-guard under test")
-    return path, git(path, "rev-parse", "HEAD").strip()
-
-
 def test_pre_commit_framework_pre_push(
         pair: tuple[Path, Path], hook_repo: tuple[Path, str],
-        tmp_path: Path) -> None:
+        pre_commit_home: Path) -> None:
     work, server = pair
-    home = tmp_path / "pre-commit-home"
+    home = pre_commit_home
     config = (f"repos:\n  - repo: {hook_repo[0]}\n"
               f"    rev: {hook_repo[1]}\n"
               "    hooks:\n      - id: alembic-guard-push\n")
