@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from bisect import bisect_right
+import sys
+from bisect import bisect_left, bisect_right
 from typing import NamedTuple
 
 from alembic_guard import ini, urls
@@ -20,6 +21,12 @@ from alembic_guard.placeholders import is_placeholder
 from alembic_guard.traced import Builder, Traced
 
 SHELL_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
+# Each finding costs a PBKDF2 fingerprint (about 20 ms): a file of a
+# hundred thousand passwords must not take half an hour to refuse.
+MAX_FINDINGS = 100
+TOO_MANY = "too-many-passwords"
+# Options named as users of one password, at most.
+MAX_USED_BY = 10
 PYTHON_SUFFIXES = (".py", ".pyi")
 TEXT_SUFFIXES = (".toml", ".yaml", ".yml", ".json", ".env", ".txt", ".md")
 
@@ -28,6 +35,22 @@ class Result(NamedTuple):
     findings: list[Finding]
     advice: list[Advice]
     notices: list[str]
+
+
+class _Spans:
+    """The password spans of one text, for masking each URL in it: only
+    the spans inside that URL are looked at, so a line of a million
+    URLs is masked in linear time."""
+
+    def __init__(self, creds: list[urls.Credential]) -> None:
+        self.spans = sorted((c.start, c.end) for c in creds)
+        self.starts = [start for start, _ in self.spans]
+
+    def mask(self, text: str, cred: urls.Credential) -> str:
+        first = bisect_left(self.starts, cred.url_start)
+        last = bisect_left(self.starts, cred.url_end)
+        return mask(text, self.spans[first:last], cred.url_start,
+                    cred.url_end)
 
 
 def _unescape(line: ini.Line) -> Traced:
@@ -77,6 +100,7 @@ class _Scan:
         # Source spans of the passwords found: a "$" inside one is part
         # of the secret, and advice quoting it would print a piece of it.
         self.secret_spans: list[tuple[int, int]] = []
+        self.capped = False
 
     def ordered(self) -> list[Finding]:
         return sorted(self.found.values(),
@@ -96,9 +120,19 @@ class _Scan:
                     "read this file")
         owners = sorted(doc.options, key=lambda o: o.value_start)
         here = os.path.dirname(os.path.abspath(self.path))
+        # The file's own length plus a margin for interpolation: a file
+        # of many references to one long value must not cost its square.
+        budget = len(self.text) + ini.EXPANSION_LIMIT
+        cut = False
         for option in doc.options:
             lookup = ini.lookup_for(doc, option.section, here)
-            value, _ = ini.interpolate(option.raw, lookup)
+            value, problems = ini.interpolate(option.raw, lookup, budget)
+            budget -= len(value.text)
+            if any("expands past" in p for p in problems) and not cut:
+                cut = True
+                self.notices.append(
+                    f"{self.path}:{option.line}: %(name)s references "
+                    "expand too far; the rest is read line by line")
             self._value(value, option, owners)
             self._shell_advice(option)
         comment_lines = [line for line, _ in doc.comments]
@@ -109,7 +143,8 @@ class _Scan:
     def _value(self, value: Traced, option: ini.Option,
                owners: list[ini.Option]) -> None:
         creds = urls.find(value.text)
-        spans = [(c.start, c.end) for c in creds]
+        spans = _Spans(creds)
+        secrets = []
         for cred in creds:
             literal = value.literal_part(cred.start, cred.end)
             if not literal.strip() or is_placeholder(cred.password,
@@ -123,12 +158,12 @@ class _Scan:
             if holder is not option:
                 used_by = (f"[{option.section}] {option.key}",)
             last = value.source_of(cred.end - 1)
-            self.secret_spans.append(
-                (source, source + 1 if last is None else last + 1))
-            redacted = mask(value.text, spans, cred.url_start, cred.url_end)
+            secrets.append((source, source + 1 if last is None else last + 1))
+            redacted = spans.mask(value.text, cred)
             self._add(cred, source, holder.section, holder.key, "value",
                       redacted, used_by, (literal, cred.password,
                                           value.text[cred.start:cred.end]))
+        self.secret_spans = sorted(secrets)
 
     def lines(self, lines: list[ini.Line], context: str,
               sections: dict[int, str | None] | None = None,
@@ -152,14 +187,14 @@ class _Scan:
     def _line(self, text: Traced, context: str,
               section: str | None) -> None:
         creds = urls.find(text.text)
-        spans = [(c.start, c.end) for c in creds]
+        spans = _Spans(creds)
         for cred in creds:
             if is_placeholder(cred.password, cred.user):
                 continue
             start = text.source_of(cred.start)
             last = text.source_of(cred.end - 1)
             assert start is not None and last is not None
-            redacted = mask(text.text, spans, cred.url_start, cred.url_end)
+            redacted = spans.mask(text.text, cred)
             self._add(cred, start, section, None, context, redacted, (),
                       (self.text[start:last + 1], cred.password,
                        text.text[cred.start:cred.end]))
@@ -172,15 +207,33 @@ class _Scan:
         slot = (source, cred.rule)
         known = self.found.get(slot)
         if known is not None:
-            if used_by and used_by[0] not in known.used_by:
+            if (used_by and len(known.used_by) < MAX_USED_BY
+                    and used_by[0] not in known.used_by):
                 self.found[slot] = known._replace(
                     used_by=known.used_by + used_by)
+            return
+        if len(self.found) >= MAX_FINDINGS:
+            if not self.capped:
+                self._cap(source, section, key, context)
             return
         line, column = self.position(source)
         self.found[slot] = Finding(
             self.path, line, column, section, key, cred.rule, context,
             redacted, fingerprint(cred.user, cred.host, cred.password),
             cred.host, used_by)
+
+    def _cap(self, source: int, section: str | None, key: str | None,
+             context: str) -> None:
+        """Stop at MAX_FINDINGS with one last finding that no allow-list
+        entry matches (no fingerprint, no host): what is not listed must
+        still fail the scan."""
+        self.capped = True
+        self.notices.append(f"{self.path}: more than {MAX_FINDINGS} "
+                            "passwords; only the first are listed")
+        line, column = self.position(source)
+        self.found[(source, TOO_MANY)] = Finding(
+            self.path, line, column, section, key, TOO_MANY, context,
+            "(more passwords from here on are not listed)", "", "")
 
     def _holder(self, owners: list[ini.Option],
                 source: int) -> ini.Option | None:
@@ -209,8 +262,12 @@ class _Scan:
                 return
 
     def _in_secret(self, source: int | None) -> bool:
-        return source is not None and any(
-            start <= source < end for start, end in self.secret_spans)
+        """Whether ``source`` is inside a password just found in the
+        value being advised on."""
+        if source is None:
+            return False
+        index = bisect_right(self.secret_spans, (source, sys.maxsize)) - 1
+        return index >= 0 and source < self.secret_spans[index][1]
 
     def _advise(self, option: ini.Option, variable: str,
                 source: int | None) -> None:

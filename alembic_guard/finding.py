@@ -92,10 +92,18 @@ def mask(text: str, spans: list[tuple[int, int]], start: int,
 
 
 class Scrubber:
-    """Removes every known password, in each spelling, from a text."""
+    """Removes every known password, in each spelling, from a text.
+
+    Secrets are indexed by their first ``SCRUB_MIN`` characters, so a
+    text is scanned once however many passwords a hostile file held;
+    every stretch covered by any occurrence of any secret is masked,
+    overlapping ones as a whole. ``secrets`` may be added to directly.
+    """
 
     def __init__(self) -> None:
         self.secrets: set[str] = set()
+        self._by_head: dict[str, list[str]] = {}
+        self._indexed = 0
 
     def add(self, *forms: str) -> None:
         for form in forms:
@@ -104,8 +112,27 @@ class Scrubber:
                 self.secrets.add(form)
                 self.secrets.add(printable(form))
 
+    def _index(self) -> dict[str, list[str]]:
+        if self._indexed != len(self.secrets):
+            self._by_head = {}
+            for secret in self.secrets:
+                self._by_head.setdefault(secret[:SCRUB_MIN], []).append(
+                    secret)
+            self._indexed = len(self.secrets)
+        return self._by_head
+
     def __call__(self, text: str) -> str:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
+        by_head = self._index()
+        out = []
+        shown = 0
+        covered = -1
+        for i in range(len(text) - SCRUB_MIN + 1):
+            for secret in by_head.get(text[i:i + SCRUB_MIN], ()):
+                if text.startswith(secret, i):
+                    if i > covered:
+                        out.append(text[shown:i])
+                        out.append(MASK)
+                    covered = max(covered, i + len(secret) - 1)
+                    shown = covered + 1
+        out.append(text[shown:])
+        return "".join(out)

@@ -22,6 +22,8 @@ DEFAULT = "DEFAULT"
 COMMENT_PREFIXES = ("#", ";")
 # configparser.MAX_INTERPOLATION_DEPTH
 MAX_DEPTH = 10
+# Longest interpolated value we build; far above any real one.
+EXPANSION_LIMIT = 1 << 22
 
 
 class Line(NamedTuple):
@@ -209,60 +211,88 @@ def lookup_for(doc: Document, section: str | None, here: str) -> Lookup:
     return lookup
 
 
-def interpolate(raw: Traced, lookup: Lookup) -> tuple[Traced, list[str]]:
+def interpolate(raw: Traced, lookup: Lookup,
+                limit: int = EXPANSION_LIMIT) -> tuple[Traced, list[str]]:
     """Expand ``raw`` as ``BasicInterpolation`` would.
 
-    Where configparser would raise, carry on and say why: an unknown or
-    too deep reference stays in the result as an opaque span, and a bare
-    ``%`` stays a literal character.
+    Where configparser would raise, carry on and say why (each problem
+    once): an unknown or too deep reference stays in the result as an
+    opaque span, and a bare ``%`` stays a literal character. A reference
+    that would make the result longer than ``limit`` characters is left
+    opaque too: ten levels of ten references each is 10**10 characters.
     """
     out = Builder()
     problems: list[str] = []
-    _expand(raw, out, lookup, 1, problems)
+    _Expansion(out, lookup, problems, limit).expand(raw, 1)
     return out.build(), problems
 
 
-def _expand(raw: Traced, out: Builder, lookup: Lookup, depth: int,
-            problems: list[str]) -> None:
-    text = raw.text
-    pos = 0
-    while pos < len(text):
-        pct = text.find("%", pos)
-        if pct < 0:
-            out.add(raw.slice(pos, len(text)))
+class _Expansion:
+    def __init__(self, out: Builder, lookup: Lookup, problems: list[str],
+                 limit: int) -> None:
+        self.out = out
+        self.lookup = lookup
+        self.problems = problems
+        self.limit = limit
+        self.noted: set[str] = set()
+
+    def note(self, problem: str) -> None:
+        if problem not in self.noted:
+            self.noted.add(problem)
+            self.problems.append(problem)
+
+    def expand(self, raw: Traced, depth: int) -> None:
+        # Literal text is added in whole runs, not a character at a time:
+        # a value of a million bare "%" stays one slice.
+        text = raw.text
+        closes = _Closes(text)
+        flushed = pos = 0
+        while (pct := text.find("%", pos)) >= 0:
+            follow = text[pct + 1:pct + 2]
+            close = closes.after(pct + 2) if follow == "(" else -1
+            if follow == "%":
+                self.out.add(raw.slice(flushed, pct + 1))
+                flushed = pos = pct + 2
+            elif close > pct + 2 and text[close + 1:close + 2] == "s":
+                self.out.add(raw.slice(flushed, pct))
+                self.reference(raw, pct, close, depth)
+                flushed = pos = close + 2
+            else:
+                self.note("a malformed '%(name)s' reference"
+                          if follow == "(" else
+                          "a '%' that is not '%%' or '%(name)s'")
+                pos = pct + 1
+        self.out.add(raw.slice(flushed, len(text)))
+
+    def reference(self, raw: Traced, pct: int, close: int,
+                  depth: int) -> None:
+        name = raw.text[pct + 2:close].lower()
+        target = self.lookup(name)
+        if target is None:
+            self.note(f"'%({name})s' refers to no option")
+        elif self.out.length + len(target.text) > self.limit:
+            self.note(f"'%({name})s' expands past {self.limit} characters")
+        elif "%" not in target.text:
+            self.out.add(target)
             return
-        if pct > pos:
-            out.add(raw.slice(pos, pct))
-        follow = text[pct + 1:pct + 2]
-        if follow == "%":
-            out.add(raw.slice(pct, pct + 1))
-            pos = pct + 2
-        elif follow == "(":
-            pos = _reference(raw, pct, out, lookup, depth, problems)
+        elif depth + 1 > MAX_DEPTH:
+            self.note(f"'%({name})s' nests deeper than {MAX_DEPTH}")
         else:
-            problems.append("a '%' that is not '%%' or '%(name)s'")
-            out.add(raw.slice(pct, pct + 1))
-            pos = pct + 1
+            self.expand(target, depth + 1)
+            return
+        self.out.add_opaque(raw.slice(pct, close + 2))
 
 
-def _reference(raw: Traced, pct: int, out: Builder, lookup: Lookup,
-               depth: int, problems: list[str]) -> int:
-    text = raw.text
-    close = text.find(")", pct + 2)
-    if close <= pct + 2 or text[close + 1:close + 2] != "s":
-        problems.append("a malformed '%(name)s' reference")
-        out.add(raw.slice(pct, pct + 1))
-        return pct + 1
-    name = text[pct + 2:close].lower()
-    target = lookup(name)
-    if target is None:
-        problems.append(f"'%({name})s' refers to no option")
-        out.add_opaque(raw.slice(pct, close + 2))
-    elif "%" not in target.text:
-        out.add(target)
-    elif depth + 1 > MAX_DEPTH:
-        problems.append(f"'%({name})s' nests deeper than {MAX_DEPTH}")
-        out.add_opaque(raw.slice(pct, close + 2))
-    else:
-        _expand(target, out, lookup, depth + 1, problems)
-    return close + 2
+class _Closes:
+    """The first ")" at or after a position, without searching the same
+    stretch twice: "%(" repeated a million times stays linear."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.found = -2
+
+    def after(self, start: int) -> int:
+        if self.found == -1 or self.found >= start:
+            return self.found
+        self.found = self.text.find(")", start)
+        return self.found

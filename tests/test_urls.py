@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
@@ -336,6 +337,10 @@ def check_place(place: Callable[[str], tuple[str, str, int]],
 
 
 BOILERPLATE = _boilerplate()
+# Unencoded passwords that read as something else (pinned below): digits
+# then "/" read as a port and path; "@" ... "/" ... "?" ... "=" read as
+# the end of the password, a path and a query.
+AMBIGUOUS_RAW = re.compile(r"\d+/|.*@.*/.*\?.*=", re.DOTALL)
 
 
 @settings(max_examples=150, deadline=None,
@@ -355,6 +360,8 @@ def test_every_password_is_found_and_never_shown(
         place: Callable[[str], tuple[str, str, int]], password: str) -> None:
     assume(not is_placeholder(password, "app"))
     assume(not any(form in BOILERPLATE for form in forms(password)))
+    if place in (place_raw, place_raw_env_py):
+        assume(not AMBIGUOUS_RAW.match(password))
     check_place(place, password)
 
 
@@ -363,3 +370,21 @@ def test_every_password_is_found_and_never_shown(
 def test_each_place_once(place: Callable[[str], tuple[str, str, int]]
                          ) -> None:
     check_place(place, "Kiln$Harbor@73/é")
+
+
+def test_raw_at_path_query_in_password_is_cut() -> None:
+    # Known gap: an unencoded password holding "@", then "/", "?" and
+    # "=" reads as password@host/path?key=value: only its head is found.
+    creds = urls.find("postgresql://app:Ki@ln/x?y=Z@db/app")
+    assert [(c.password, c.host) for c in creds] == [("Ki", "ln")]
+
+
+def test_at_in_query_is_not_the_password_end() -> None:
+    creds = urls.find("postgresql://app:Kiln-73@db/app"
+                      "?application_name=me@work")
+    assert [(c.password, c.host) for c in creds] == [("Kiln-73", "db")]
+
+
+def test_escaped_quote_inside_python_literal() -> None:
+    creds = urls.find('x = "postgresql://app:Ki\\"ln@db/app" + "@x"')
+    assert [c.password for c in creds] == ['Ki\\"ln']
