@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import re
 
-# Template syntaxes whose whole text is a stand-in. Each pattern is a
-# bounded class or a lazy run up to a fixed closer, so matching stays
-# linear on hostile input.
+# Template syntaxes whose whole text is a stand-in. No pattern's inner
+# run may hold its own opener, so a failed match stops at the next
+# opener: "{{" or "%(" repeated a million times stays linear.
 TEMPLATE = re.compile(
-    r"%\([^)]*\)[sdr]"          # configparser / printf names
+    r"%\([^()%]*\)[sdr]"        # configparser / printf names
     r"|%[sd]"                   # printf positional
-    r"|\$\{[^}]*\}"             # shell ${X} and ${X:-default}
-    r"|\{\{[^}]*\}\}"           # Jinja, Helm, Mustache {{ x }}
-    r"|\{%[^%]*%\}"             # Jinja statements
-    r"|<%=?[^%]*%>"             # ERB <%= x %>
+    r"|\$\{[^${}]*\}"           # shell ${X} and ${X:-default}
+    r"|\{\{[^{}]*\}\}"          # Jinja, Helm, Mustache {{ x }}
+    r"|\{%[^{%]*%\}"            # Jinja statements
+    r"|<%=?[^<%]*%>"            # ERB <%= x %>
     r"|\{[^{}]*\}"              # str.format {x}, f-string {a.b}
     r"|<[^<>]*>"                # <password>
-    r"|\[\[[^\]]*\]\]"          # [[ x ]]
+    r"|\[\[[^\[\]]*\]\]"        # [[ x ]]
 )
 SHELL_NAME = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
 MARKER = re.compile(r"[A-Z]+(?:_[A-Z]+)*")
