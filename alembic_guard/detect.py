@@ -159,7 +159,7 @@ class _Scan:
                 used_by = (f"[{option.section}] {option.key}",)
             last = value.source_of(cred.end - 1)
             secrets.append((source, source + 1 if last is None else last + 1))
-            redacted = spans.mask(value.text, cred)
+            redacted = "" if self.capped else spans.mask(value.text, cred)
             self._add(cred, source, holder.section, holder.key, "value",
                       redacted, used_by, (literal, cred.password,
                                           value.text[cred.start:cred.end]))
@@ -194,7 +194,7 @@ class _Scan:
             start = text.source_of(cred.start)
             last = text.source_of(cred.end - 1)
             assert start is not None and last is not None
-            redacted = spans.mask(text.text, cred)
+            redacted = "" if self.capped else spans.mask(text.text, cred)
             self._add(cred, start, section, None, context, redacted, (),
                       (self.text[start:last + 1], cred.password,
                        text.text[cred.start:cred.end]))

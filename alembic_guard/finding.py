@@ -78,13 +78,20 @@ def mask(text: str, spans: list[tuple[int, int]], start: int,
     """``text[start:end]`` with each span replaced by the mask."""
     out = []
     pos = start
+    # Enough to fill the width even after printable() and strip(); a
+    # URL of a million spans is not masked in full to show 200 chars.
+    room = 4 * REDACTED_WIDTH
     for lo, hi in sorted(spans):
         if hi <= pos or lo >= end:
             continue
-        out.append(text[pos:max(lo, pos)])
+        if room <= 0:
+            break
+        out.append(text[pos:max(lo, pos)][:room])
         out.append(MASK)
+        room -= len(out[-2]) + len(MASK)
         pos = max(pos, hi)
-    out.append(text[pos:end])
+    if room > 0:
+        out.append(text[pos:end][:room])
     shown = printable("".join(out).strip())
     if len(shown) > REDACTED_WIDTH:
         shown = shown[:REDACTED_WIDTH - 3] + "..."

@@ -58,14 +58,18 @@ def split_lines(text: str) -> list[Line]:
     pos = 0
     number = 1
     size = len(text)
+    # The next "\r" and "\n" at or after pos, each searched for again
+    # only once passed: a file with no "\r" at all is not rescanned to
+    # its end for every line.
+    cr = lf = -1
     while pos < size:
-        cr = text.find("\r", pos)
-        lf = text.find("\n", pos)
-        ends = [i for i in (cr, lf) if i >= 0]
-        if not ends:
-            lines.append(Line(number, pos, text[pos:]))
-            break
-        end = min(ends)
+        if cr < pos:
+            cr = text.find("\r", pos)
+            cr = size if cr < 0 else cr
+        if lf < pos:
+            lf = text.find("\n", pos)
+            lf = size if lf < 0 else lf
+        end = min(cr, lf)
         lines.append(Line(number, pos, text[pos:end]))
         pos = end + (2 if text.startswith("\r\n", end) else 1)
         number += 1

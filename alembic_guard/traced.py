@@ -60,9 +60,9 @@ class Traced:
         start, src = self.runs[max(pos, 0)]
         if src is None:
             # A joining newline: point at the start of the next run.
-            for _, nsrc in self.runs[pos + 1:]:
-                if nsrc is not None:
-                    return nsrc
+            for later in range(pos + 1, len(self.runs)):
+                if self.runs[later][1] is not None:
+                    return self.runs[later][1]
             return None
         return src + (index - start)
 
@@ -70,8 +70,14 @@ class Traced:
         """``text[start:end]`` with every opaque span cut out."""
         kept = []
         pos = start
-        for ostart, oend in self.opaque:
-            if oend <= pos or ostart >= end:
+        # Opaque spans are in order and do not overlap: start from the
+        # last one that begins before ``start``.
+        first = max(bisect_right(self.opaque, (start, start)) - 1, 0)
+        for index in range(first, len(self.opaque)):
+            ostart, oend = self.opaque[index]
+            if ostart >= end:
+                break
+            if oend <= pos:
                 continue
             kept.append(self.text[pos:max(ostart, pos)])
             pos = max(pos, oend)

@@ -18,6 +18,7 @@ SCHEME_CHARS = frozenset(
 QUERY_PASSWORD_KEYS = frozenset(("password", "passwd", "pwd"))
 ODBC_PASSWORD_KEYS = frozenset(("pwd", "password"))
 QUOTES = "\"'`"
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 class Credential(NamedTuple):
@@ -169,26 +170,28 @@ def _query(text: str, start: int, end: int, user: str, host: str,
 
 def _odbc(text: str, start: int, stop: int, host: str, begin: int,
           end: int) -> list[Credential]:
-    decoded = unquote_plus(text[start:stop])
+    entries = _odbc_entries(unquote_plus(text[start:stop]))
+    user = next((value for key, value, _, _ in entries
+                 if key in ("uid", "user id", "user")), "")
     found = []
-    for key, value, at in odbc_pairs(decoded):
+    walker = _Encoded(text, start, stop)
+    for key, value, at, until in entries:
         if key in ODBC_PASSWORD_KEYS and value:
-            pos = _encoded_index(text, start, stop, at)
-            found.append(Credential("odbc-password", pos, stop, value,
-                                    _odbc_user(decoded), host, begin, end))
+            found.append(Credential(
+                "odbc-password", walker.index(at), walker.index(until),
+                value, user, host, begin, end))
     return found
-
-
-def _odbc_user(decoded: str) -> str:
-    for key, value, _ in odbc_pairs(decoded):
-        if key in ("uid", "user id", "user"):
-            return value
-    return ""
 
 
 def odbc_pairs(conn: str) -> list[tuple[str, str, int]]:
     """``(key, value, value index)`` of an ODBC connection string, where a
     ``{braced}`` value may hold ``;`` and ``}}`` stands for ``}``."""
+    return [entry[:3] for entry in _odbc_entries(conn)]
+
+
+def _odbc_entries(conn: str) -> list[tuple[str, str, int, int]]:
+    """As odbc_pairs, plus where the written value ends (its ";", or
+    the end of ``conn``: an unclosed brace runs to the end)."""
     pairs = []
     pos = 0
     while pos < len(conn):
@@ -205,7 +208,8 @@ def odbc_pairs(conn: str) -> list[tuple[str, str, int]]:
             semi = conn.find(";", vpos)
             semi = len(conn) if semi < 0 else semi
             value, pos = conn[vpos:semi].strip(), semi + 1
-        pairs.append((key, value, vpos))
+        until = pos - 1 if conn[pos - 1:pos] == ";" else len(conn)
+        pairs.append((key, value, vpos, until))
     return pairs
 
 
@@ -225,12 +229,44 @@ def _braced(conn: str, start: int) -> tuple[str, int]:
     return "".join(out), len(conn)
 
 
-def _encoded_index(text: str, start: int, stop: int, wanted: int) -> int:
-    """Where decoded character ``wanted`` of ``text[start:stop]`` is
-    written (an ``%XX`` escape counts as one character)."""
-    pos = start
-    count = 0
-    while pos < stop and count < wanted:
-        pos += 3 if text[pos] == "%" and pos + 2 < stop else 1
-        count += 1
-    return pos
+class _Encoded:
+    """Where each decoded character of ``text[start:stop]`` is written,
+    walking forward only: asked in increasing order, as the pairs of one
+    connection string are, it reads the text once. An ``%XX`` escape,
+    or the run of them that spells one UTF-8 character, is one
+    character."""
+
+    def __init__(self, text: str, start: int, stop: int) -> None:
+        self.text = text
+        self.stop = stop
+        self.pos = start
+        self.count = 0
+
+    def index(self, wanted: int) -> int:
+        while self.pos < self.stop and self.count < wanted:
+            self.pos += self._width()
+            self.count += 1
+        return self.pos
+
+    def _width(self) -> int:
+        lead = self._byte(self.pos)
+        if lead is None:
+            return 1
+        extra = (1 if 0xC0 <= lead < 0xE0 else 2 if 0xE0 <= lead < 0xF0
+                 else 3 if 0xF0 <= lead < 0xF8 else 0)
+        width = 3
+        while extra:
+            follow = self._byte(self.pos + width)
+            if follow is None or not 0x80 <= follow < 0xC0:
+                break
+            width += 3
+            extra -= 1
+        return width
+
+    def _byte(self, pos: int) -> int | None:
+        digits = self.text[pos + 1:pos + 3]
+        if (self.text[pos:pos + 1] != "%" or pos + 3 > self.stop
+                or len(digits) != 2
+                or not all(c in HEX_DIGITS for c in digits)):
+            return None
+        return int(digits, 16)
