@@ -240,15 +240,12 @@ class _Scan:
         """The option whose written value holds offset ``source``."""
         if len(self.owner_starts) != len(owners):
             self.owner_starts = [o.value_start for o in owners]
+        # Values do not overlap: only the last one starting at or before
+        # ``source`` can hold it.
         index = bisect_right(self.owner_starts, source) - 1
-        while index >= 0:
-            option = owners[index]
-            if option.value_start <= source <= option.value_end:
-                return option
-            if option.value_end < source:
-                return None
-            index -= 1
-        return None
+        option = owners[max(index, 0)]
+        inside = index >= 0 and source <= option.value_end
+        return option if inside else None
 
     def _shell_advice(self, option: ini.Option) -> None:
         raw = option.raw.text
@@ -264,10 +261,10 @@ class _Scan:
     def _in_secret(self, source: int | None) -> bool:
         """Whether ``source`` is inside a password just found in the
         value being advised on."""
-        if source is None:
-            return False
-        index = bisect_right(self.secret_spans, (source, sys.maxsize)) - 1
-        return index >= 0 and source < self.secret_spans[index][1]
+        index = bisect_right(self.secret_spans,
+                             (source or 0, sys.maxsize)) - 1
+        return (source is not None and index >= 0
+                and source < self.secret_spans[index][1])
 
     def _advise(self, option: ini.Option, variable: str,
                 source: int | None) -> None:

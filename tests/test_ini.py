@@ -140,6 +140,8 @@ def check_value(parser: configparser.ConfigParser, doc: ini.Document,
 @example("[a]\n" + "".join(f"k{i} = %(k{i + 1})s\n" for i in range(12))
          + "k12 = end\n")
 @example("[a]\nk\x0c= v\x85w\u2028\n")
+@example("[a]\nk = %(a%(b\n")
+@example("[a]\nk = %(a)x%(b)x%(k2)s\nk2 = v\n")
 def test_reads_like_configparser(text: str) -> None:
     compare(text)
 
