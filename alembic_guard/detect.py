@@ -97,8 +97,9 @@ class _Scan:
         self.notices: list[str] = []
         self.line_starts: list[int] = []
         self.owner_starts: list[int] = []
-        # Source spans of the passwords found: a "$" inside one is part
-        # of the secret, and advice quoting it would print a piece of it.
+        # Source spans of the passwords found in the option last read: a
+        # "$" inside one is part of the secret, and advice quoting it
+        # would print a piece of it.
         self.secret_spans: list[tuple[int, int]] = []
         self.capped = False
 
