@@ -77,6 +77,18 @@ def test_password_from_here_at_the_end_of_a_value() -> None:
     assert found(text) == [(2, "a", "url", "value", ())]
 
 
+@pytest.mark.parametrize(("text", "line"), [
+    pytest.param("[a]\nurl = postgresql://\n    app:Kiln-73@db/x\n", 3,
+                 id="split-after-scheme"),
+    pytest.param("[a]\nurl = mssql+pyodbc://my user:Kiln-73@db/x\n", 2,
+                 id="user-with-space"),
+    pytest.param("[a]\nurl = pg://app:Kiln-73 @db/x\n", 2,
+                 id="trailing-space-in-password"),
+])
+def test_user_names_as_make_url_reads_them(text: str, line: int) -> None:
+    assert [f[0] for f in found(text)] == [line]
+
+
 def test_python_and_text_lines() -> None:
     python = f'e = create_engine("pg://app:{PASSWORD}@db/x")\n'
     assert found(python, "env.py") == [(1, None, None, "python", ())]
