@@ -12,12 +12,15 @@ RULE_TEXT = {
     "userinfo-password": "password in URL",
     "query-password": "password= in URL query",
     "odbc-password": "PWD= in odbc_connect",
+    "too-many-passwords": "more passwords, not listed one by one",
 }
 BOLD, RED, YELLOW, RESET = "\033[1m", "\033[31m", "\033[33m", "\033[0m"
 
 
 def hint(finding: Finding) -> str:
     """The next step for one finding."""
+    if finding.rule == "too-many-passwords":
+        return "this file holds too many to list: clean it by hand"
     if finding.context == "comment":
         return "delete the comment or mask its password"
     if finding.context in ("python", "text"):
@@ -116,7 +119,7 @@ def write(
     for notice in notices:
         err.write(printable(scrub(notice)) + "\n")
     if fmt == "json":
-        _write_json(out, clean, advice, scrub)
+        _write_json(out, clean, advice)
         return
     paint = use_colour(out) if colour is None else colour
     for finding in clean:
@@ -126,7 +129,7 @@ def write(
 
 
 def _write_json(
-    out: TextIO, findings: list[Finding], advice: list[Advice], scrub: Scrubber
+    out: TextIO, findings: list[Finding], advice: list[Advice]
 ) -> None:
     # json is imported here: the commit hook prints text and a clean run
     # should not pay for it.
@@ -136,4 +139,6 @@ def _write_json(
         "findings": [as_dict(f) for f in findings],
         "advice": [a._asdict() for a in advice],
     }
-    out.write(scrub(json.dumps(document, indent=2)) + "\n")
+    # Every string in it was scrubbed field by field above; scrubbing the
+    # serialized text would corrupt it for a password such as "null".
+    out.write(json.dumps(document, indent=2) + "\n")

@@ -127,14 +127,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _summary(findings: list[Finding], settings: Settings) -> str:
     paths = len({f.path for f in findings})
+    listed = sum(f.rule != "too-many-passwords" for f in findings)
+    more = " (and more not listed)" if listed < len(findings) else ""
     where = f"[{SECTION}] of setup.cfg"
     if settings.source is not None and settings.source.endswith(".toml"):
         where = f"[tool.{SECTION}] of {os.path.relpath(settings.source)}"
     elif settings.source is not None:
         where = f"[{SECTION}] of {os.path.relpath(settings.source)}"
     return (
-        f"alembic-guard: {len(findings)} database password"
-        f"{'s' if len(findings) > 1 else ''} in {paths} file"
+        f"alembic-guard: {listed} database password"
+        f"{'s' if listed != 1 else ''}{more} in {paths} file"
         f"{'s' if paths > 1 else ''}. A finding that is meant to be "
         f"there: add its fingerprint to allow-fingerprints in {where}.\n"
     )

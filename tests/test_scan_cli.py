@@ -422,3 +422,20 @@ def test_binary_file_still_scanned(
     assert out.startswith(f"{path}:2:")
     assert f"{path}: binary content (NUL bytes); scanned line by line" in err
     assert PASSWORD not in out + err
+
+
+def test_too_many_passwords_are_summed_up_not_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [
+        f"url{i} = postgresql://u:Pw-{i:04d}-x@db{i}/app" for i in range(105)
+    ]
+    path = tmp_path / "many.ini"
+    path.write_text("[a]\n" + "\n".join(lines) + "\n")
+    assert main(["scan", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 101
+    assert "more passwords, not listed one by one" in out.splitlines()[-1]
+    assert "clean it by hand" in out.splitlines()[-1]
+    assert "100 database passwords (and more not listed) in 1 file" in err
+    assert "Pw-0" not in out + err
