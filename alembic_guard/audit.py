@@ -269,7 +269,8 @@ class Audit:
 
         text, binary = files.decode(data)
         local = Scrubber()
-        result = scan_text(text, path, local, "text" if binary else kind)
+        result = scan_text(text, path, local, "text" if binary else kind,
+                           quick=True)
         self.scrub.secrets |= local.secrets
         found = [f for f in result.findings
                  if not self.settings.allows(f.fingerprint, f.host)]

@@ -14,7 +14,11 @@ CANDIDATE = re.compile(
 SKIP_DIRS = frozenset((".git", ".hg", ".svn", ".tox", ".nox", ".venv",
                        "venv", "node_modules", "__pycache__",
                        ".mypy_cache", ".pytest_cache", ".ruff_cache"))
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# Real Alembic configuration is a few kilobytes. Reading costs about
+# 12 us and 1 KB of memory per option, so a 20 MB file of tiny options
+# would hold a commit for most of a minute and take gigabytes: above
+# this size a file is refused (exit 2) unless --max-bytes says more.
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 BOM = b"\xef\xbb\xbf"
 
 

@@ -177,12 +177,15 @@ class _Reader:
         if self.head is None:
             return
         section, key, number, start = self.head
-        joined = Builder()
-        for i, piece in enumerate(self.pieces):
-            if i:
-                joined.add(Traced.at("\n", None))
-            joined.add(piece)
-        raw = joined.build().rstrip()
+        if len(self.pieces) == 1:
+            raw = self.pieces[0].rstrip()
+        else:
+            joined = Builder()
+            for i, piece in enumerate(self.pieces):
+                if i:
+                    joined.add(Traced.at("\n", None))
+                joined.add(piece)
+            raw = joined.build().rstrip()
         option = Option(section, key, number, raw, start, self.end)
         self.options.append(option)
         if section == DEFAULT:

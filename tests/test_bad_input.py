@@ -188,9 +188,24 @@ def test_twenty_megabytes(tmp_path: Path,
     body = filler * (20 * 1024 * 1024 // len(filler))
     path = tmp_path / "alembic.ini"
     path.write_text(f"[alembic]\n{body}{LINE}\n")
-    status, out, _ = scan(capsys, str(path))
+    status, out, err = scan(capsys, str(path))
+    assert status == 2
+    assert f"{path}: " in err and "over the 4194304 byte limit" in err
+    status, out, _ = scan(capsys, "--max-bytes", "30000000", str(path))
     assert status == 1
     assert lines_found(out) == [body.count("\n") + 2]
+
+
+def test_many_small_options(tmp_path: Path,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    # Each option costs a little: the default limit keeps a file of tiny
+    # options to about half a million of them.
+    body = "".join(f"x{i} = 1\n" for i in range(300_000))
+    path = tmp_path / "alembic.ini"
+    path.write_text(f"[alembic]\n{body}{LINE}\n")
+    status, out, _ = scan(capsys, str(path))
+    assert status == 1
+    assert lines_found(out) == [300_002]
 
 
 def test_many_passwords_are_capped_but_fail(

@@ -241,3 +241,27 @@ def test_json_stays_valid_when_the_password_is_a_json_word(
     document = json.loads(capsys.readouterr().out)
     assert document["findings"][0]["redacted"] == "postgresql://app:***@db/app"
     assert document["findings"][0]["section"] is None
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("[a]\nurl = %(DB_URL)s\nx = [oops\n", id="no-at"),
+    pytest.param("[a]\n[a]\nurl = sqlite:///x.db\n", id="duplicates"),
+])
+def test_quick_skips_texts_that_cannot_hold_a_password(text: str) -> None:
+    result = scan_text(text, "alembic.ini", Scrubber(), quick=True)
+    assert result == ([], [], [])
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("[a]\nurl = pg://u:Kiln-4x@h/d\n", id="at"),
+    pytest.param("[a]\nurl = pg:///d?host=/s&PASSWORD=Kiln-4x\n",
+                 id="password-key"),
+    pytest.param("[a]\nurl = pg:///d?p%77d=Kiln-4x\n", id="escaped-key"),
+    pytest.param("[a]\nurl = pg:///d?pass%77ord=Kiln-4x\n",
+                 id="escaped-word"),
+])
+def test_quick_still_reads_texts_that_can(text: str) -> None:
+    quick = scan_text(text, "alembic.ini", Scrubber(), quick=True)
+    full = scan_text(text, "alembic.ini", Scrubber())
+    assert quick == full
+    assert len(full.findings) == 1
