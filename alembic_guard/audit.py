@@ -136,6 +136,10 @@ class Progress:
         self.stream.flush()
 
 
+def _name(scrub: Scrubber, name: str | None) -> str | None:
+    return None if name is None else scrub.name(name)
+
+
 class Audit:
     """One walk over history, scanning each candidate blob once.
 
@@ -322,7 +326,8 @@ class Audit:
             listed.append(Credential(
                 fingerprint, finding.rule, finding.redacted, finding.host,
                 [Location(place.path, place.line, place.column,
-                          place.section, place.key, event.commit)
+                          _name(self.scrub, place.section),
+                          _name(self.scrub, place.key), event.commit)
                  for place, event in places],
                 trail.first,
                 None if trail.at_head else trail.removed,
@@ -494,9 +499,16 @@ def _finish(args: argparse.Namespace, found: list[Credential],
         wanted = {c.first.commit for c in found} | {
             c.removed.commit for c in found if c.removed}
         infos = history.describe(walker.repo, sorted(wanted))
+    # Commit subjects and authors are free text and may quote a
+    # password; the rest was masked span by span. Scrubbing the whole
+    # document would instead point at a password that happens to be a
+    # word of a host ("db.***.example") and could break its JSON.
+    infos = {commit: info._replace(subject=scrub(info.subject),
+                                   author=scrub(info.author))
+             for commit, info in infos.items()}
     text = render(args.format, found, infos, commits, blobs,
                   guarding(args))
-    _emit(args, scrub(text))
+    _emit(args, text)
     if walker is not None and walker.purge is not None:
         write_secret_file(args.purge_file, expressions(walker.purge))
         sys.stderr.write(

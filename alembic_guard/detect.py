@@ -42,8 +42,12 @@ class _Spans:
     the spans inside that URL are looked at, so a line of a million
     URLs is masked in linear time."""
 
-    def __init__(self, creds: list[urls.Credential]) -> None:
-        self.spans = sorted((c.start, c.end) for c in creds)
+    def __init__(self, text: str, creds: list[urls.Credential]) -> None:
+        spans = [(c.start, c.end) for c in creds]
+        spans.extend(_same_user(text, c) for c in creds
+                     if c.rule == "userinfo-password"
+                     and c.user == c.password)
+        self.spans = sorted(spans)
         self.starts = [start for start, _ in self.spans]
 
     def mask(self, text: str, cred: urls.Credential) -> str:
@@ -51,6 +55,12 @@ class _Spans:
         last = bisect_left(self.starts, cred.url_end)
         return mask(text, self.spans[first:last], cred.url_start,
                     cred.url_end)
+
+
+def _same_user(text: str, cred: urls.Credential) -> tuple[int, int]:
+    """The span of a user name that equals its password
+    (postgres:postgres): shown, it would show the password."""
+    return text.find("://", cred.url_start) + 3, cred.start - 1
 
 
 def _unescape(line: ini.Line) -> Traced:
@@ -174,7 +184,7 @@ class _Scan:
     def _value(self, value: Traced, option: ini.Option,
                owners: list[ini.Option]) -> None:
         creds = urls.find(value.text)
-        spans = _Spans(creds)
+        spans = _Spans(value.text, creds)
         secrets = []
         for cred in creds:
             literal = value.literal_part(cred.start, cred.end)
@@ -218,7 +228,7 @@ class _Scan:
     def _line(self, text: Traced, context: str,
               section: str | None) -> None:
         creds = urls.find(text.text)
-        spans = _Spans(creds)
+        spans = _Spans(text.text, creds)
         for cred in creds:
             if is_placeholder(cred.password, cred.user):
                 continue

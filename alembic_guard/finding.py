@@ -98,8 +98,25 @@ def mask(text: str, spans: list[tuple[int, int]], start: int,
     return shown
 
 
+def _alone(text: str, start: int, secret: str) -> bool:
+    """No letter or digit runs on from ``secret`` at ``text[start:]``.
+
+    Masking inside a word would point at the password instead of hiding
+    it: "post***ql" shows that the password is "gres", where
+    "postgresql" shows nothing.
+    """
+    end = start + len(secret)
+    return ((start == 0 or not (secret[0].isalnum()
+                                and text[start - 1].isalnum()))
+            and (end == len(text) or not (secret[-1].isalnum()
+                                          and text[end].isalnum())))
+
+
 class Scrubber:
-    """Removes every known password, in each spelling, from a text.
+    """Removes every known password, in each spelling, from a text: a
+    net for free text such as notices, advice and commit subjects. It
+    masks a password only where no letter or digit touches it; in a
+    URL the password's own span is masked by ``mask`` beforehand.
 
     Secrets are indexed by their first ``SCRUB_MIN`` characters, so a
     text is scanned once however many passwords a hostile file held;
@@ -128,6 +145,11 @@ class Scrubber:
             self._indexed = len(self.secrets)
         return self._by_head
 
+    def name(self, text: str) -> str:
+        """Scrub a section or key name: one that merely equals a
+        password is left alone, as masking it would point at it."""
+        return text if text.strip() in self.secrets else self(text)
+
     def __call__(self, text: str) -> str:
         by_head = self._index()
         out = []
@@ -135,7 +157,7 @@ class Scrubber:
         covered = -1
         for i in range(len(text) - SCRUB_MIN + 1):
             for secret in by_head.get(text[i:i + SCRUB_MIN], ()):
-                if text.startswith(secret, i):
+                if text.startswith(secret, i) and _alone(text, i, secret):
                     if i > covered:
                         out.append(text[shown:i])
                         out.append(MASK)

@@ -65,13 +65,15 @@ def advice_line(item: Advice, colour: bool = False) -> str:
 
 
 def scrubbed(finding: Finding, scrub: Scrubber) -> Finding:
+    # The redacted URL was masked span by span, and path and host are
+    # never passwords (the host is read after the password's "@"):
+    # masking a part that happens to equal a password would only point
+    # at it. Section and key names may hold one in a malformed file.
     return finding._replace(
-        path=scrub(finding.path),
-        redacted=scrub(finding.redacted),
-        section=None if finding.section is None else scrub(finding.section),
-        key=None if finding.key is None else scrub(finding.key),
-        host=scrub(finding.host),
-        used_by=tuple(scrub(u) for u in finding.used_by),
+        section=None if finding.section is None
+        else scrub.name(finding.section),
+        key=None if finding.key is None else scrub.name(finding.key),
+        used_by=tuple(scrub.name(u) for u in finding.used_by),
     )
 
 

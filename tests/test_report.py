@@ -148,22 +148,40 @@ def write(
 
 
 def test_scrubber_is_the_last_net() -> None:
-    # Whatever a field holds by mistake, a known password never leaves.
+    # A known password that a name or a message holds by mistake never
+    # leaves; the redacted URL is trusted to be masked span by span.
     scrub = Scrubber()
     scrub.add(SECRET)
     leaky = BASE._replace(
-        redacted=f"postgresql://u:{SECRET}@db/app",
-        path=f"{SECRET}.ini",
-        key=SECRET,
-        section=SECRET,
-        used_by=(SECRET,),
+        key=f"url.{SECRET}",
+        section=f"postgresql://u:{SECRET}@db",
+        used_by=(f"[a] {SECRET}",),
     )
-    advice = [Advice(f"{SECRET}.ini", 1, 1, f"about {SECRET}")]
+    advice = [Advice("alembic.ini", 1, 1, f"about {SECRET}")]
     notices = [f"{SECRET}: odd"]
     for fmt in ("text", "json"):
         out, err = write(fmt, [leaky], advice, notices, scrub)
         assert SECRET not in out + err
         assert "***" in out
+
+
+@pytest.mark.parametrize("password", [
+    pytest.param("gres", id="inside-scheme"),
+    pytest.param("prod", id="inside-host"),
+    pytest.param("alembic", id="section-name"),
+    pytest.param("5432", id="port"),
+])
+def test_scrubbing_never_points_at_a_password(password: str) -> None:
+    # Masking "gres" in "postgresql" would show what the password is.
+    scrub = Scrubber()
+    scrub.add(password)
+    finding = BASE._replace(
+        path="alembic.ini", section="alembic", key="sqlalchemy.url",
+        redacted="postgresql://app:***@db.prod.example:5432/app",
+        host="db.prod.example:5432")
+    out, _ = write("text", [finding], [], [], scrub)
+    assert "[alembic] sqlalchemy.url" in out
+    assert "postgresql://app:***@db.prod.example:5432/app" in out
 
 
 def test_json_document() -> None:
