@@ -136,9 +136,12 @@ def test_pre_commit_framework_pre_push(
         pre_commit_home: Path) -> None:
     work, server = pair
     home = pre_commit_home
+    # Both hooks, as the README sets them up: the commit hook must not
+    # judge the work tree at push time.
     config = (f"repos:\n  - repo: {hook_repo[0]}\n"
               f"    rev: {hook_repo[1]}\n"
-              "    hooks:\n      - id: alembic-guard-push\n")
+              "    hooks:\n      - id: alembic-guard\n"
+              "      - id: alembic-guard-push\n")
     clean = commit(work, {".pre-commit-config.yaml": config}, "hooks")
     status, out = shell(work, sys.executable, "-m", "pre_commit",
                         "install", "--hook-type", "pre-push", home=home)
@@ -157,6 +160,9 @@ def test_pre_commit_framework_pre_push(
 
     git(work, "reset", "-q", "--hard", clean)
     commit(work, {"README": "ok\n"}, "clean work")
+    (work / "alembic.ini").write_text(LEAKY)
+    git(work, "add", "alembic.ini")
+    # Staged but not committed: not part of the push.
     assert push(work, "origin", "fresh", home=home)[0] == 0
 
 
