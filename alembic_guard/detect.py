@@ -17,10 +17,15 @@ from typing import NamedTuple
 
 from alembic_guard import ini, urls
 from alembic_guard.finding import Advice, Finding, Scrubber, fingerprint, mask
-from alembic_guard.placeholders import is_placeholder
+from alembic_guard.placeholders import (
+    MAIN_SECTION,
+    is_placeholder,
+    placeholder_name,
+)
 from alembic_guard.traced import Builder, Traced
 
-SHELL_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
+SHELL_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*[^}]{0,80}\}"
+                            r"|\$[A-Za-z_][A-Za-z0-9_]*")
 # Each finding costs a PBKDF2 fingerprint (about 20 ms): a file of a
 # hundred thousand passwords must not take half an hour to refuse.
 MAX_FINDINGS = 100
@@ -311,9 +316,14 @@ class _Scan:
                 source: int | None) -> None:
         line, column = self.position(
             option.value_start if source is None else source)
+        section = option.section or MAIN_SECTION
+        name = placeholder_name(section, option.key, MAIN_SECTION)
+        # %% keeps a URL-encoded password (%40) from being read as
+        # interpolation when configparser stores the value.
         self.advice.append(Advice(
             self.path, line, column,
-            f"[{option.section}] {option.key}: configparser does not "
+            f"[{section}] {option.key}: configparser does not "
             f"expand {variable}; Alembic would use it literally. "
-            "Write %(DB_URL)s and set it in env.py with "
-            "config.set_main_option('DB_URL', os.environ['DB_URL'])"))
+            f"Write %({name})s and set it in env.py with "
+            f"config.set_section_option({section!r}, {name!r}, "
+            f"os.environ[{name!r}].replace('%', '%%'))"))

@@ -57,3 +57,26 @@ def is_placeholder(password: str, user: str = "") -> bool:
         return True
     return (text.lower() in GENERIC_PASSWORDS
             and user.strip().lower() in GENERIC_USERS)
+
+
+# The stand-in that alembic-guard fix writes, and that scan and advice
+# recommend: the same name everywhere.
+URL_KEY = "sqlalchemy.url"
+MAIN_SECTION = "alembic"
+
+
+def placeholder_name(section: str, key: str, main: str) -> str:
+    """``DB_URL`` for the main section's URL; ``DB_URL_<SECTION>`` for
+    another section's; ``_<KEY>`` added for a key other than the URL."""
+    name = "DB_URL"
+    if section == "DEFAULT":
+        name += "_DEFAULT"
+    elif section != main:
+        name += "_" + _upper(section)
+    if key != URL_KEY:
+        name += "_" + _upper(key)
+    return name
+
+
+def _upper(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", text).upper()

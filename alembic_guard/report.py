@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from alembic_guard.finding import Advice, Finding, Scrubber, printable
+from alembic_guard.placeholders import MAIN_SECTION, placeholder_name
 
 RULE_TEXT = {
     "userinfo-password": "password in URL",
@@ -26,7 +27,9 @@ def hint(finding: Finding) -> str:
     if finding.context in ("python", "text"):
         return "read the URL from the environment instead"
     if finding.key and finding.key.endswith("url") and not finding.used_by:
-        return "replace the value with %(DB_URL)s: alembic-guard fix"
+        name = placeholder_name(finding.section or MAIN_SECTION,
+                                finding.key, MAIN_SECTION)
+        return f"replace the value with %({name})s: alembic-guard fix"
     return "move the password out of this file: alembic-guard fix"
 
 

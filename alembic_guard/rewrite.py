@@ -17,10 +17,10 @@ from typing import NamedTuple
 from alembic_guard import ini, urls
 from alembic_guard.detect import scan_text
 from alembic_guard.finding import MASK, Finding, Scrubber
+from alembic_guard.placeholders import URL_KEY, placeholder_name
 from alembic_guard.settings import Settings
 from alembic_guard.traced import Traced
 
-URL_KEY = "sqlalchemy.url"
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Sections that logging.config.fileConfig reads from alembic.ini.
 LOGGING = re.compile(r"loggers|handlers|formatters|(?:logger|handler"
@@ -54,23 +54,6 @@ class Rewrite(NamedTuple):
     placeholders: list[Placeholder]
     edits: list[Edit]
     doc: ini.Document
-
-
-def placeholder_name(section: str, key: str, main: str) -> str:
-    """``DB_URL`` for the main section's URL; ``DB_URL_<SECTION>`` for
-    another section's; ``_<KEY>`` added for a key other than the URL."""
-    name = "DB_URL"
-    if section == ini.DEFAULT:
-        name += "_DEFAULT"
-    elif section != main:
-        name += "_" + _upper(section)
-    if key != URL_KEY:
-        name += "_" + _upper(key)
-    return name
-
-
-def _upper(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]", "_", text).upper()
 
 
 def rewrite(text: str, path: str, main: str, settings: Settings,
