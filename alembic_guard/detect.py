@@ -30,6 +30,8 @@ SHELL_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*[^}]{0,80}\}"
 # hundred thousand passwords must not take half an hour to refuse.
 MAX_FINDINGS = 100
 TOO_MANY = "too-many-passwords"
+# Notices about lines configparser rejects, at most, per file.
+MAX_NOTICES = 20
 # Options named as users of one password, at most.
 MAX_USED_BY = 10
 PYTHON_SUFFIXES = (".py", ".pyi")
@@ -154,11 +156,15 @@ class _Scan:
     def read_ini(self) -> None:
         doc = ini.read(self.text)
         self.line_starts = [line.offset for line in doc.lines] or [0]
-        for number, problem in doc.problems:
-            if "twice" in problem or "no section" in problem:
-                self.notices.append(
-                    f"{self.path}:{number}: {problem}; Alembic cannot "
-                    "read this file")
+        serious = [(number, problem) for number, problem in doc.problems
+                   if "twice" in problem or "no section" in problem]
+        if len(serious) > MAX_NOTICES:
+            self.notices.append(
+                f"{self.path}: {len(serious)} lines Alembic cannot read; "
+                f"the first {MAX_NOTICES} follow")
+        for number, problem in serious[:MAX_NOTICES]:
+            self.notices.append(f"{self.path}:{number}: {problem}; "
+                                "Alembic cannot read this file")
         owners = sorted(doc.options, key=lambda o: o.value_start)
         here = os.path.dirname(os.path.abspath(self.path))
         # The file's own length plus a margin for interpolation: a file

@@ -213,7 +213,11 @@ def lookup_for(doc: Document, section: str | None, here: str) -> Lookup:
         option = own.get(name) or doc.defaults.get(name)
         if option is not None:
             return option.raw
-        return Traced.at(here, None) if name == "here" else None
+        if name != "here":
+            return None
+        # Opaque: a folder path stands for no password, and it differs
+        # from one checkout to the next.
+        return Traced(here, [(0, None)], [(0, len(here))] if here else [])
 
     return lookup
 

@@ -20,6 +20,7 @@ TEMPLATE = re.compile(
     r"|\{\{[^{}]*\}\}"          # Jinja, Helm, Mustache {{ x }}
     r"|\{%[^{%]*%\}"            # Jinja statements
     r"|<%=?[^<%]*%>"            # ERB <%= x %>
+    r"|\$\([^()]*\)"             # shell $(command)
     r"|\{[^{}]*\}"              # str.format {x}, f-string {a.b}
     r"|<[^<>]*>"                # <password>
     r"|\[\[[^\[\]]*\]\]"        # [[ x ]]

@@ -119,7 +119,7 @@ class _Plan:
                         self.users.setdefault(source, where)
             if option.section == ini.DEFAULT and option.key != URL_KEY:
                 continue
-            if value.opaque or problems:
+            if problems:
                 raise FixError(
                     f"{self.path}:{option.line}: {where}: cannot work out "
                     f"the URL Alembic reads ({(problems or ['?'])[0]})")

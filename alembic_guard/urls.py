@@ -131,7 +131,8 @@ def _userinfo(text: str, after: int,
     if digits and password[digits:digits + 1] == "/":
         # host:port/path@... : a port, not a password.
         return None, None
-    if not password.strip():
+    if not unquote(password).strip():
+        # Blank once decoded ("%20", "%0D"): no secret.
         return user, None
     start = after + colon + 1
     return user, (start, start + len(password))
