@@ -16,7 +16,14 @@ from bisect import bisect_left, bisect_right
 from typing import NamedTuple
 
 from alembic_guard import ini, urls
-from alembic_guard.finding import Advice, Finding, Scrubber, fingerprint, mask
+from alembic_guard.finding import (
+    MASK,
+    Advice,
+    Finding,
+    Scrubber,
+    fingerprint,
+    mask,
+)
 from alembic_guard.placeholders import (
     MAIN_SECTION,
     is_placeholder,
@@ -30,6 +37,12 @@ SHELL_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*[^}]{0,80}\}"
 # hundred thousand passwords must not take half an hour to refuse.
 MAX_FINDINGS = 100
 TOO_MANY = "too-many-passwords"
+# An INI option or Python name that holds a password on its own, and a
+# Python string given to one: password="...", "pwd": '...'.
+PASSWORD_KEY = re.compile(r"(?:^|[._-])(?:password|passwd|pwd|pw)$", re.I)
+PYTHON_PASSWORD = re.compile(
+    r"""\b([A-Za-z_]*(?:password|passwd|pwd))["']?\s*(?::|=(?!=))\s*"""
+    r"""[rRuU]?(["'])((?:(?!\2)[^\\\n]|\\.){1,200})\2""", re.I)
 # Notices about lines configparser rejects, at most, per file.
 MAX_NOTICES = 20
 # Options named as users of one password, at most.
@@ -105,9 +118,12 @@ def scan_text(text: str, path: str, scrub: Scrubber,
     scan = _Scan(text, path, scrub)
     if (kind or kind_of(path)) == "ini":
         scan.read_ini()
+    elif (kind or kind_of(path)) == "python":
+        lines = ini.split_lines(text)
+        scan.lines(lines, "python")
+        scan.python_names(lines)
     else:
-        scan.lines(ini.split_lines(text), "python"
-                   if (kind or kind_of(path)) == "python" else "text")
+        scan.lines(ini.split_lines(text), "text")
     return Result(scan.ordered(), scan.advice, scan.notices)
 
 
@@ -139,6 +155,7 @@ class _Scan:
         self.notices: list[str] = []
         self.line_starts: list[int] = []
         self.owner_starts: list[int] = []
+        self.sources: set[int] = set()
         # Source spans of the passwords found in the option last read: a
         # "$" inside one is part of the secret, and advice quoting it
         # would print a piece of it.
@@ -171,8 +188,13 @@ class _Scan:
         # of many references to one long value must not cost its square.
         budget = len(self.text) + ini.EXPANSION_LIMIT
         cut = False
+        named: list[tuple[Traced, ini.Option]] = []
         for option in doc.options:
             self.secret_spans = []
+            if PASSWORD_KEY.search(option.key):
+                lookup = ini.lookup_for(doc, option.section, here)
+                named.append((ini.interpolate(option.raw, lookup)[0],
+                              option))
             if "%" in option.raw.text or "://" in option.raw.text:
                 # Other values hold no reference and no URL: skipping
                 # them keeps a file of a million options near 1 s.
@@ -187,10 +209,28 @@ class _Scan:
                         "expand too far; the rest is read line by line")
                 self._value(value, option, owners)
             self._shell_advice(option)
+        for value, option in named:
+            self._named(value, option)
         comment_lines = [line for line, _ in doc.comments]
         sections = {line.number: section for line, section in doc.comments}
         self.lines(doc.lines, "comment", sections,
                    {line.number for line in comment_lines})
+
+    def _named(self, value: Traced, option: ini.Option) -> None:
+        """An option such as ``db_password = ...`` that no URL used:
+        read after the URLs, which report it better when they do."""
+        text = value.text.strip()
+        start = len(value.text) - len(value.text.lstrip())
+        source = value.source_of(start)
+        if (not text or "://" in text or source is None
+                or source in self.sources
+                or not value.literal_part(0, len(value.text)).strip()
+                or is_placeholder(text)):
+            return
+        cred = urls.Credential("password-option", start, len(value.text),
+                               text, "", "", 0, len(value.text))
+        self._add(cred, source, option.section, option.key, "value",
+                  f"{option.key} = {MASK}", (), (text,))
 
     def _value(self, value: Traced, option: ini.Option,
                owners: list[ini.Option]) -> None:
@@ -251,6 +291,26 @@ class _Scan:
                       (self.text[start:last + 1], cred.password,
                        text.text[cred.start:cred.end]))
 
+    def python_names(self, lines: list[ini.Line]) -> None:
+        """``password="..."``: a keyword argument, an assignment or a
+        dictionary entry whose name says it holds a password."""
+        for line in lines:
+            lowered = line.text.lower()
+            if "pw" not in lowered and "pass" not in lowered:
+                continue
+            for match in PYTHON_PASSWORD.finditer(line.text):
+                text = match.group(3)
+                source = line.offset + match.start(3)
+                if source in self.sources or is_placeholder(text):
+                    continue
+                cred = urls.Credential(
+                    "python-password", match.start(3), match.end(3), text,
+                    "", "", match.start(), match.end())
+                redacted = (f"{match.group(1)}={match.group(2)}{MASK}"
+                            f"{match.group(2)}")
+                self._add(cred, source, None, None, "python", redacted,
+                          (), (text,))
+
     def _add(self, cred: urls.Credential, source: int,
              section: str | None, key: str | None, context: str,
              redacted: str, used_by: tuple[str, ...],
@@ -268,6 +328,7 @@ class _Scan:
             if not self.capped:
                 self._cap(source, section, key, context)
             return
+        self.sources.add(source)
         line, column = self.position(source)
         self.found[slot] = Finding(
             self.path, line, column, section, key, cred.rule, context,

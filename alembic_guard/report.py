@@ -13,6 +13,8 @@ RULE_TEXT = {
     "userinfo-password": "password in URL",
     "query-password": "password= in URL query",
     "odbc-password": "PWD= in odbc_connect",
+    "password-option": "password option",
+    "python-password": "password in code",
     "too-many-passwords": "more passwords, not listed one by one",
 }
 BOLD, RED, YELLOW, RESET = "\033[1m", "\033[31m", "\033[33m", "\033[0m"
@@ -24,6 +26,8 @@ def hint(finding: Finding) -> str:
         return "this file holds too many to list: clean it by hand"
     if finding.context == "comment":
         return "delete the comment or mask its password"
+    if finding.rule == "python-password":
+        return "read the password from the environment instead"
     if finding.context in ("python", "text"):
         return "read the URL from the environment instead"
     if finding.key and finding.key.endswith("url") and not finding.used_by:

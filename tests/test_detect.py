@@ -285,3 +285,39 @@ def test_problem_notices_are_capped() -> None:
 def test_more_stand_ins(url: str) -> None:
     text = f"[alembic]\nsqlalchemy.url = {url}\n"
     assert scan_text(text, "alembic.ini", Scrubber()).findings == []
+
+
+@pytest.mark.parametrize(("text", "lines"), [
+    pytest.param('u = URL.create("pg", password="Kiln-73x", host="db")\n',
+                 [1], id="keyword"),
+    pytest.param("conf = {\"db_password\": 'Kiln-73x'}\n", [1], id="dict"),
+    pytest.param('DB_PASSWORD = "Kiln-73x"\n', [1], id="assignment"),
+    pytest.param('if password == "Kiln-73x":\n    pass\n', [],
+                 id="comparison"),
+    pytest.param('pwd = os.environ["PW"]\n', [], id="environment"),
+    pytest.param('password = "${DB_PASSWORD}"\n', [], id="placeholder"),
+    pytest.param('password = ""\n', [], id="empty"),
+])
+def test_python_password_names(text: str, lines: list[int]) -> None:
+    scrub = Scrubber()
+    result = scan_text(text, "env.py", scrub)
+    assert [f.line for f in result.findings] == lines
+    assert all(f.rule == "python-password" for f in result.findings)
+    assert all("Kiln-73x" not in f.redacted for f in result.findings)
+
+
+@pytest.mark.parametrize(("text", "found_rules"), [
+    pytest.param("[alembic]\ndb_password = Kiln-73x\n",
+                 ["password-option"], id="unused"),
+    pytest.param("[alembic]\ndb_pw = Kiln-73x\nsqlalchemy.url = "
+                 "pg://u:%(db_pw)s@h/d\n", ["userinfo-password"],
+                 id="used-by-a-url"),
+    pytest.param("[alembic]\npassword = CHANGEME\n", [], id="marker"),
+    pytest.param("[alembic]\npassword = %(PW)s\n", [], id="reference"),
+    pytest.param("[alembic]\npassword =\n", [], id="empty"),
+    pytest.param("[alembic]\npasswords_file = /run/secrets/db\n", [],
+                 id="other-key"),
+])
+def test_password_options(text: str, found_rules: list[str]) -> None:
+    result = scan_text(text, "alembic.ini", Scrubber())
+    assert [f.rule for f in result.findings] == found_rules
