@@ -9,7 +9,7 @@ from collections.abc import Iterator
 # What the hook looks at: Alembic and Pyramid style INI files (also as
 # templates such as app.ini.tpl), setup.cfg, env.py and pyproject.toml.
 CANDIDATE = re.compile(
-    r"(?:^|/)(?:[^/]*\.(?:ini|cfg)(?:\.[A-Za-z0-9_-]+)?|env\.py"
+    r"(?i)(?:^|/)(?:[^/]*\.(?:ini|cfg)(?:\.[A-Za-z0-9_-]+)?|env\.py"
     r"|pyproject\.toml)$")
 SKIP_DIRS = frozenset((".git", ".hg", ".svn", ".tox", ".nox", ".venv",
                        "venv", "node_modules", "__pycache__",

@@ -137,6 +137,8 @@ NAMES = [
     "my_env.py",
     "env.py.bak",
     "alembic.ini/notes.txt",
+    "Alembic.INI",
+    "SETUP.CFG",
 ]
 
 
