@@ -6,6 +6,7 @@ fsynced, and only then are the temporaries renamed over the targets.
 A rename that fails part way is undone from hard-link backups taken
 beforehand, so a failure at any step leaves every target as it was.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -42,8 +43,9 @@ def write_all(changes: list[Change]) -> None:
     _rename_all(changes, temps, backups)
 
 
-def _rename_all(changes: list[Change], temps: list[str],
-                backups: dict[str, str | None]) -> None:
+def _rename_all(
+    changes: list[Change], temps: list[str], backups: dict[str, str | None]
+) -> None:
     done: list[str] = []
     try:
         for change, temp in zip(changes, temps, strict=True):
@@ -58,7 +60,8 @@ def _rename_all(changes: list[Change], temps: list[str],
         if failed:
             raise AtomicError(
                 f"{_where(exc)}{exc.strerror or exc}; could not restore "
-                + ", ".join(_kept(p, b) for p, b in kept)) from None
+                + ", ".join(_kept(p, b) for p, b in kept)
+            ) from None
         raise AtomicError(_reason(exc)) from None
     _discard([b for b in backups.values() if b])
 

@@ -4,6 +4,7 @@ where and when it came in, and whether it is still there.
 Also the push guards: ``--pre-push`` (a native hook), ``--pre-commit``
 (pre-commit's pre-push stage) and ``--pre-receive`` (a server hook).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,41 +31,68 @@ SHOWN_LOCATIONS = 5
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "repo", nargs="?", metavar="REPO",
+        "repo",
+        nargs="?",
+        metavar="REPO",
         help="a work tree, a bare repository or a git bundle file "
-             "(default: the current repository)")
+        "(default: the current repository)",
+    )
     parser.add_argument(
-        "ranges", nargs="*", metavar="REV-RANGE",
+        "ranges",
+        nargs="*",
+        metavar="REV-RANGE",
         help="audit only these commits, e.g. origin/main..HEAD "
-             "(default: every commit reachable from any ref)")
-    parser.add_argument("--format", choices=("text", "json", "sarif"),
-                        default="text", help="output format")
-    parser.add_argument("--output", metavar="FILE",
-                        help="write the report to FILE, not stdout")
-    parser.add_argument("--config", metavar="FILE",
-                        help="settings file (default: setup.cfg or "
-                             "pyproject.toml of the work tree)")
-    parser.add_argument("--max-bytes", type=int, metavar="N",
-                        help="skip blobs larger than N bytes, with a "
-                             f"note (default {files.DEFAULT_MAX_BYTES})")
+        "(default: every commit reachable from any ref)",
+    )
     parser.add_argument(
-        "--purge-file", metavar="FILE",
+        "--format",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="output format",
+    )
+    parser.add_argument(
+        "--output", metavar="FILE", help="write the report to FILE, not stdout"
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings file (default: setup.cfg or "
+        "pyproject.toml of the work tree)",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        type=int,
+        metavar="N",
+        help="skip blobs larger than N bytes, with a "
+        f"note (default {files.DEFAULT_MAX_BYTES})",
+    )
+    parser.add_argument(
+        "--purge-file",
+        metavar="FILE",
         help="write a git filter-repo --replace-text file that masks "
-             "every password found (mode 0600: it holds the secrets)")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress display")
+        "every password found (mode 0600: it holds the secrets)",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress display"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
-        "--pre-push", action="store_true",
+        "--pre-push",
+        action="store_true",
         help="git pre-push hook: REPO and REV-RANGE are the remote's "
-             "name and URL; refs to push come on stdin")
+        "name and URL; refs to push come on stdin",
+    )
     mode.add_argument(
-        "--pre-commit", action="store_true",
+        "--pre-commit",
+        action="store_true",
         help="pre-commit's pre-push stage: audit PRE_COMMIT_FROM_REF.."
-             "PRE_COMMIT_TO_REF")
+        "PRE_COMMIT_TO_REF",
+    )
     mode.add_argument(
-        "--pre-receive", action="store_true",
-        help="server pre-receive hook: 'old new ref' lines on stdin")
+        "--pre-receive",
+        action="store_true",
+        help="server pre-receive hook: 'old new ref' lines on stdin",
+    )
 
 
 class Event(NamedTuple):
@@ -129,8 +157,10 @@ class Progress:
             return
         self.last = now
         rate = commits / max(now - self.start, 1e-6)
-        self.stream.write(f"\ralembic-guard: {commits} commits, {blobs} "
-                          f"blobs, {rate:.0f} commits/s ")
+        self.stream.write(
+            f"\ralembic-guard: {commits} commits, {blobs} "
+            f"blobs, {rate:.0f} commits/s "
+        )
         if final:
             self.stream.write("\n")
         self.stream.flush()
@@ -149,8 +179,14 @@ class Audit:
     every verdict known.
     """
 
-    def __init__(self, repo: Repository, settings: Settings, limit: int,
-                 progress: Progress, purge: bool) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        settings: Settings,
+        limit: int,
+        progress: Progress,
+        purge: bool,
+    ) -> None:
         self.repo = repo
         self.settings = settings
         self.limit = limit
@@ -177,19 +213,27 @@ class Audit:
         asked: set[tuple[str, str]] = set()
         changes: list[tuple[int, str, str, str, str]] = []
         try:
-            for item in history.walk(self.repo, revs, every_ref,
-                                     fetch.step):
+            for item in history.walk(self.repo, revs, every_ref, fetch.step):
                 if isinstance(item, Header):
                     self.header(item)
                 elif self.wanted(item):
                     kind = _kind(item.path)
                     for oid in (item.old, item.new):
-                        if not history.is_zero(oid) and (
-                                oid, kind) not in asked:
+                        if (
+                            not history.is_zero(oid)
+                            and (oid, kind) not in asked
+                        ):
                             asked.add((oid, kind))
                             fetch.request(oid, item.path)
-                    changes.append((self.commits, item.commit, item.path,
-                                    item.old, item.new))
+                    changes.append(
+                        (
+                            self.commits,
+                            item.commit,
+                            item.path,
+                            item.old,
+                            item.new,
+                        )
+                    )
         finally:
             fetch.close()
         self.progress.show(self.commits, len(self.verdicts), final=True)
@@ -206,18 +250,19 @@ class Audit:
     def wanted(self, item: Change) -> bool:
         path = item.path
         if path.rsplit("/", 1)[-1] == ".gitmodules":
-            self.submodules = self.submodules or not history.is_zero(
-                item.new)
+            self.submodules = self.submodules or not history.is_zero(item.new)
             return False
         known = self.paths.get(path)
         if known is None:
             known = files.is_candidate(path) and not (
-                self.settings.excludes(path))
+                self.settings.excludes(path)
+            )
             self.paths[path] = known
         return known
 
-    def change(self, order: int, commit: str, path: str, old_id: str,
-               new_id: str) -> None:
+    def change(
+        self, order: int, commit: str, path: str, old_id: str, new_id: str
+    ) -> None:
         kind = _kind(path)
         new = () if history.is_zero(new_id) else self.verdict(new_id, path)
         old = () if history.is_zero(old_id) else self.verdict(old_id, path)
@@ -225,8 +270,9 @@ class Audit:
         if new:
             for finding in self.findings[(new_id, kind)]:
                 finding = finding._replace(path=path)
-                trail = self.trails.setdefault(finding.fingerprint,
-                                               Trail(finding))
+                trail = self.trails.setdefault(
+                    finding.fingerprint, Trail(finding)
+                )
                 trail.seen(event, finding)
         gone = set(old) - set(new)
         if gone:
@@ -235,7 +281,8 @@ class Audit:
             for finding in self.findings[(old_id, kind)]:
                 if finding.fingerprint in gone:
                     trail = self.trails.setdefault(
-                        finding.fingerprint, Trail(finding))
+                        finding.fingerprint, Trail(finding)
+                    )
                     if trail.removed is None:
                         trail.removed = event
 
@@ -248,22 +295,28 @@ class Audit:
             if self.blobs is None:
                 self.blobs = history.Blobs(self.repo)
             kind, size = self.blobs.info(blob)
-            data = (self.blobs.read(blob)
-                    if kind == "blob" and size <= self.limit else None)
+            data = (
+                self.blobs.read(blob)
+                if kind == "blob" and size <= self.limit
+                else None
+            )
             self.receive(blob, path, data, size if kind == "blob" else -1)
             known = self.verdicts[(blob, _kind(path))]
         return known
 
-    def receive(self, blob: str, path: str, data: bytes | None,
-                size: int) -> None:
+    def receive(
+        self, blob: str, path: str, data: bytes | None, size: int
+    ) -> None:
         """Record the verdict on one blob."""
         key = (blob, _kind(path))
         found = [] if data is None else self.scan(data, path, key[1])
         if data is None and size >= 0:
             self.skipped += 1
-            self.note(f"{path}: blob {blob[:12]} is {size} bytes, "
-                      f"over the {self.limit} byte limit; skipped (raise "
-                      "it with --max-bytes)")
+            self.note(
+                f"{path}: blob {blob[:12]} is {size} bytes, "
+                f"over the {self.limit} byte limit; skipped (raise "
+                "it with --max-bytes)"
+            )
         self.verdicts[key] = tuple(sorted({f.fingerprint for f in found}))
         if found:
             self.findings[key] = found
@@ -273,11 +326,15 @@ class Audit:
 
         text, binary = files.decode(data)
         local = Scrubber()
-        result = scan_text(text, path, local, "text" if binary else kind,
-                           quick=True)
+        result = scan_text(
+            text, path, local, "text" if binary else kind, quick=True
+        )
         self.scrub.secrets |= local.secrets
-        found = [f for f in result.findings
-                 if not self.settings.allows(f.fingerprint, f.host)]
+        found = [
+            f
+            for f in result.findings
+            if not self.settings.allows(f.fingerprint, f.host)
+        ]
         if self.purge is not None and found:
             self.purge |= purge_pairs(text, found, local)
         return found
@@ -309,10 +366,12 @@ class Audit:
         found: set[str] = set()
         for entry in entries:
             path = entry.path
-            if files.is_candidate(path) and not self.settings.excludes(
-                    path):
-                found.update(fp for fp in self.verdict(entry.blob, path)
-                             if fp in self.trails)
+            if files.is_candidate(path) and not self.settings.excludes(path):
+                found.update(
+                    fp
+                    for fp in self.verdict(entry.blob, path)
+                    if fp in self.trails
+                )
         return found
 
     def credentials(self) -> list[Credential]:
@@ -320,20 +379,36 @@ class Audit:
         for fingerprint, trail in self.trails.items():
             if trail.first is None:
                 continue
-            places = sorted(trail.places.items(),
-                            key=lambda item: -item[1].order)
+            places = sorted(
+                trail.places.items(), key=lambda item: -item[1].order
+            )
             finding = trail.finding
-            listed.append(Credential(
-                fingerprint, finding.rule, finding.redacted, finding.host,
-                [Location(place.path, place.line, place.column,
-                          _name(self.scrub, place.section),
-                          _name(self.scrub, place.key), event.commit)
-                 for place, event in places],
-                trail.first,
-                None if trail.at_head else trail.removed,
-                sorted(trail.refs), trail.at_head))
-        listed.sort(key=lambda c: (-c.first.order, c.first.path,
-                                   c.fingerprint))
+            listed.append(
+                Credential(
+                    fingerprint,
+                    finding.rule,
+                    finding.redacted,
+                    finding.host,
+                    [
+                        Location(
+                            place.path,
+                            place.line,
+                            place.column,
+                            _name(self.scrub, place.section),
+                            _name(self.scrub, place.key),
+                            event.commit,
+                        )
+                        for place, event in places
+                    ],
+                    trail.first,
+                    None if trail.at_head else trail.removed,
+                    sorted(trail.refs),
+                    trail.at_head,
+                )
+            )
+        listed.sort(
+            key=lambda c: (-c.first.order, c.first.path, c.fingerprint)
+        )
         return listed
 
 
@@ -345,8 +420,9 @@ def _kind(path: str) -> str:
     return kind_of(path)
 
 
-def purge_pairs(text: str, found: list[Finding],
-                local: Scrubber) -> set[tuple[str, str]]:
+def purge_pairs(
+    text: str, found: list[Finding], local: Scrubber
+) -> set[tuple[str, str]]:
     """``(as written, replacement)`` for each password in ``text``, with
     the character on each side so that the same letters elsewhere in a
     file (a short password that is also a word) are left alone."""
@@ -362,16 +438,16 @@ def purge_pairs(text: str, found: list[Finding],
             continue
         line = lines[finding.line - 1].text
         start = finding.column - 1
-        forms = sorted((s for s in written if line.startswith(s, start)),
-                       key=len)
+        forms = sorted(
+            (s for s in written if line.startswith(s, start)), key=len
+        )
         if not forms:
             pairs.update((s, REPLACEMENT) for s in written if s in line)
             continue
         end = start + len(forms[-1])
-        before = line[max(start - 1, 0):start]
-        after = line[end:end + 1]
-        pairs.add((before + forms[-1] + after,
-                   before + REPLACEMENT + after))
+        before = line[max(start - 1, 0) : start]
+        after = line[end : end + 1]
+        pairs.add((before + forms[-1] + after, before + REPLACEMENT + after))
     return pairs
 
 
@@ -379,9 +455,10 @@ def expressions(pairs: set[tuple[str, str]]) -> bytes:
     """``git filter-repo --replace-text`` lines. filter-repo splits each
     line at its last ``==>``, so a password holding one stays literal
     as long as the replacement has none."""
-    return "".join(f"literal:{text}==>{replacement}\n"
-                   for text, replacement in sorted(pairs)).encode(
-                       "utf-8", "surrogateescape")
+    return "".join(
+        f"literal:{text}==>{replacement}\n"
+        for text, replacement in sorted(pairs)
+    ).encode("utf-8", "surrogateescape")
 
 
 def write_secret_file(path: str, data: bytes) -> None:
@@ -410,8 +487,8 @@ def opened(path: str | None) -> Iterator[Target]:
         try:
             clone = os.path.join(scratch, "bundle.git")
             Repository(None, True).run(
-                "clone", "--mirror", "-q", "--", os.path.abspath(path),
-                clone)
+                "clone", "--mirror", "-q", "--", os.path.abspath(path), clone
+            )
             yield Target(Repository(clone, True), name, None)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -442,8 +519,10 @@ def run(args: argparse.Namespace) -> int:
     except BadSettings as exc:
         sys.stderr.write(f"alembic-guard: {exc}\n")
     except OSError as exc:
-        sys.stderr.write(f"alembic-guard: {exc.filename or args.output}: "
-                         f"{exc.strerror or exc}\n")
+        sys.stderr.write(
+            f"alembic-guard: {exc.filename or args.output}: "
+            f"{exc.strerror or exc}\n"
+        )
     return ERROR
 
 
@@ -453,28 +532,42 @@ def audit(args: argparse.Namespace, target: Target) -> int:
     refs = [(r.name, r.commit) for r in history.refs(repo)]
     head = history.head(repo)
     if not refs and head is None and not args.ranges:
-        sys.stderr.write(f"alembic-guard: {target.name}: empty "
-                         "repository, nothing to audit\n")
+        sys.stderr.write(
+            f"alembic-guard: {target.name}: empty "
+            "repository, nothing to audit\n"
+        )
         return _finish(args, [], Scrubber(), None, 0, 0)
     if history.is_shallow(repo):
         sys.stderr.write(
             f"alembic-guard: {target.name} is a shallow clone: only the "
-            "commits it holds were audited\n")
+            "commits it holds were audited\n"
+        )
     revs = list(args.ranges)
     if not revs:
         revs = history.stash_entries(repo) + ([head] if head else [])
-    return walk_and_report(args, repo, settings, revs,
-                            not args.ranges, refs, head)
+    return walk_and_report(
+        args, repo, settings, revs, not args.ranges, refs, head
+    )
 
 
-def walk_and_report(args: argparse.Namespace, repo: Repository,
-                     settings: Settings, revs: list[str], every_ref: bool,
-                     refs: list[tuple[str, str]] | None,
-                     head: str | None) -> int:
+def walk_and_report(
+    args: argparse.Namespace,
+    repo: Repository,
+    settings: Settings,
+    revs: list[str],
+    every_ref: bool,
+    refs: list[tuple[str, str]] | None,
+    head: str | None,
+) -> int:
     limit = args.max_bytes or settings.max_bytes or files.DEFAULT_MAX_BYTES
     progress = Progress(sys.stderr, sys.stderr.isatty() and not args.quiet)
-    walker = Audit(repo, settings, limit, progress,
-                   bool(getattr(args, "purge_file", None)))
+    walker = Audit(
+        repo,
+        settings,
+        limit,
+        progress,
+        bool(getattr(args, "purge_file", None)),
+    )
     try:
         walker.walk(revs, every_ref)
         if refs is not None:
@@ -482,32 +575,43 @@ def walk_and_report(args: argparse.Namespace, repo: Repository,
     finally:
         walker.close()
     if walker.submodules:
-        walker.note("submodules are not audited (not recursed); audit "
-                    "each one in its own repository")
+        walker.note(
+            "submodules are not audited (not recursed); audit "
+            "each one in its own repository"
+        )
     for notice in walker.notices:
         sys.stderr.write(walker.scrub(f"alembic-guard: {notice}") + "\n")
     found = walker.credentials()
-    return _finish(args, found, walker.scrub, walker, walker.commits,
-                   len(walker.verdicts))
+    return _finish(
+        args, found, walker.scrub, walker, walker.commits, len(walker.verdicts)
+    )
 
 
-def _finish(args: argparse.Namespace, found: list[Credential],
-            scrub: Scrubber, walker: Audit | None, commits: int,
-            blobs: int) -> int:
+def _finish(
+    args: argparse.Namespace,
+    found: list[Credential],
+    scrub: Scrubber,
+    walker: Audit | None,
+    commits: int,
+    blobs: int,
+) -> int:
     infos: dict[str, CommitInfo] = {}
     if walker is not None and found:
         wanted = {c.first.commit for c in found} | {
-            c.removed.commit for c in found if c.removed}
+            c.removed.commit for c in found if c.removed
+        }
         infos = history.describe(walker.repo, sorted(wanted))
     # Commit subjects and authors are free text and may quote a
     # password; the rest was masked span by span. Scrubbing the whole
     # document would instead point at a password that happens to be a
     # word of a host ("db.***.example") and could break its JSON.
-    infos = {commit: info._replace(subject=scrub(info.subject),
-                                   author=scrub(info.author))
-             for commit, info in infos.items()}
-    text = render(args.format, found, infos, commits, blobs,
-                  guarding(args))
+    infos = {
+        commit: info._replace(
+            subject=scrub(info.subject), author=scrub(info.author)
+        )
+        for commit, info in infos.items()
+    }
+    text = render(args.format, found, infos, commits, blobs, guarding(args))
     _emit(args, text)
     if walker is not None and walker.purge is not None:
         write_secret_file(args.purge_file, expressions(walker.purge))
@@ -515,11 +619,14 @@ def _finish(args: argparse.Namespace, found: list[Credential],
             f"alembic-guard: wrote {len(walker.purge)} replacement(s) to "
             f"{args.purge_file} (mode 0600): it holds the passwords "
             "themselves; rotate them, run git filter-repo --replace-text "
-            "on a fresh clone, then delete the file\n")
+            "on a fresh clone, then delete the file\n"
+        )
     elif getattr(args, "purge_file", None):
         write_secret_file(args.purge_file, b"")
-    sys.stderr.write(f"alembic-guard: audited {commits} commit(s), "
-                     f"{blobs} blob(s): {len(found)} credential(s)\n")
+    sys.stderr.write(
+        f"alembic-guard: audited {commits} commit(s), "
+        f"{blobs} blob(s): {len(found)} credential(s)\n"
+    )
     if walker is not None and walker.skipped:
         return ERROR
     return FOUND if found else CLEAN
@@ -529,18 +636,26 @@ def _emit(args: argparse.Namespace, text: str) -> None:
     if not args.output:
         sys.stdout.write(text)
         return
-    with open(args.output, "w", encoding="utf-8",
-              errors="replace") as handle:
+    with open(args.output, "w", encoding="utf-8", errors="replace") as handle:
         handle.write(text)
 
 
 def guarding(args: argparse.Namespace) -> bool:
-    return bool(getattr(args, "pre_push", False) or getattr(
-        args, "pre_commit", False) or getattr(args, "pre_receive", False))
+    return bool(
+        getattr(args, "pre_push", False)
+        or getattr(args, "pre_commit", False)
+        or getattr(args, "pre_receive", False)
+    )
 
 
-def render(fmt: str, found: list[Credential], infos: dict[str, CommitInfo],
-           commits: int, blobs: int, guard: bool = False) -> str:
+def render(
+    fmt: str,
+    found: list[Credential],
+    infos: dict[str, CommitInfo],
+    commits: int,
+    blobs: int,
+    guard: bool = False,
+) -> str:
     import json
 
     if fmt == "sarif":
@@ -548,26 +663,38 @@ def render(fmt: str, found: list[Credential], infos: dict[str, CommitInfo],
 
         return json.dumps(document(found), indent=2) + "\n"
     if fmt == "json":
-        return json.dumps({
-            "commits": commits, "blobs": blobs,
-            "credentials": [as_dict(c, infos) for c in found],
-        }, indent=2) + "\n"
+        return (
+            json.dumps(
+                {
+                    "commits": commits,
+                    "blobs": blobs,
+                    "credentials": [as_dict(c, infos) for c in found],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return "".join(text_block(c, infos, guard) for c in found)
 
 
-def _info(event: Event | None,
-          infos: dict[str, CommitInfo]) -> dict[str, str] | None:
+def _info(
+    event: Event | None, infos: dict[str, CommitInfo]
+) -> dict[str, str] | None:
     if event is None:
         return None
     info = infos.get(event.commit)
-    return {"commit": event.commit, "path": event.path,
-            "author": info.author if info else "",
-            "date": info.date if info else "",
-            "subject": info.subject if info else ""}
+    return {
+        "commit": event.commit,
+        "path": event.path,
+        "author": info.author if info else "",
+        "date": info.date if info else "",
+        "subject": info.subject if info else "",
+    }
 
 
-def as_dict(cred: Credential,
-            infos: dict[str, CommitInfo]) -> dict[str, object]:
+def as_dict(
+    cred: Credential, infos: dict[str, CommitInfo]
+) -> dict[str, object]:
     return {
         "fingerprint": cred.fingerprint,
         "rule": cred.rule,
@@ -588,24 +715,35 @@ def _commit_line(event: Event, infos: dict[str, CommitInfo]) -> str:
     info = infos.get(event.commit)
     if info is None:
         return event.commit[:12]
-    return printable(f"{event.commit[:12]} {info.date[:10]} "
-                     f"{info.author}: {info.subject}")
+    return printable(
+        f"{event.commit[:12]} {info.date[:10]} {info.author}: {info.subject}"
+    )
 
 
-def text_block(cred: Credential, infos: dict[str, CommitInfo],
-               guard: bool = False) -> str:
+def text_block(
+    cred: Credential, infos: dict[str, CommitInfo], guard: bool = False
+) -> str:
     from alembic_guard.finding import printable
     from alembic_guard.report import RULE_TEXT
 
-    lines = [f"{cred.redacted} ({RULE_TEXT.get(cred.rule, cred.rule)}; "
-             f"fingerprint {cred.fingerprint})"]
+    lines = [
+        f"{cred.redacted} ({RULE_TEXT.get(cred.rule, cred.rule)}; "
+        f"fingerprint {cred.fingerprint})"
+    ]
     for place in cred.locations[:SHOWN_LOCATIONS]:
         where = " ".join(
-            p for p in (f"[{place.section}]" if place.section else "",
-                        place.key or "") if p)
-        lines.append(f"  {printable(place.path)}:{place.line}:"
-                     f"{place.column}: {where + ' ' if where else ''}"
-                     f"(since {place.commit[:12]})")
+            p
+            for p in (
+                f"[{place.section}]" if place.section else "",
+                place.key or "",
+            )
+            if p
+        )
+        lines.append(
+            f"  {printable(place.path)}:{place.line}:"
+            f"{place.column}: {where + ' ' if where else ''}"
+            f"(since {place.commit[:12]})"
+        )
     hidden = len(cred.locations) - SHOWN_LOCATIONS
     if hidden > 0:
         lines.append(f"  ... and {hidden} more place(s)")
@@ -617,8 +755,10 @@ def text_block(cred: Credential, infos: dict[str, CommitInfo],
     if cred.at_head:
         lines.append("  still present at HEAD")
     elif cred.removed is not None:
-        lines.append(f"  removed in: {_commit_line(cred.removed, infos)}"
-                     " (still in history)")
+        lines.append(
+            f"  removed in: {_commit_line(cred.removed, infos)}"
+            " (still in history)"
+        )
     else:
         lines.append("  not at HEAD (still in history)")
     refs = ", ".join(cred.refs) if cred.refs else "none"

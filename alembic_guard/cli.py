@@ -4,6 +4,7 @@ Each subcommand module has ``arguments(parser)`` and ``run(args) -> int``
 and is imported only when chosen, so that the commit hook does not pay
 for the history audit's imports.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,12 +17,18 @@ from alembic_guard import __version__
 CLEAN, FOUND, ERROR = 0, 1, 2
 
 COMMANDS = {
-    "scan": ("alembic_guard.scan",
-             "scan files (or the staged index) for database passwords"),
-    "audit": ("alembic_guard.audit",
-              "scan every commit of a repository's history"),
-    "fix": ("alembic_guard.fix",
-            "move passwords out of alembic.ini into .env"),
+    "scan": (
+        "alembic_guard.scan",
+        "scan files (or the staged index) for database passwords",
+    ),
+    "audit": (
+        "alembic_guard.audit",
+        "scan every commit of a repository's history",
+    ),
+    "fix": (
+        "alembic_guard.fix",
+        "move passwords out of alembic.ini into .env",
+    ),
     "install": ("alembic_guard.install", "install a native git hook"),
 }
 
@@ -42,9 +49,13 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     in a plain virtual environment (python -X importtime).
     """
 
-    def __init__(self, prog: str, indent_increment: int = 2,
-                 max_help_position: int = 24,
-                 width: int | None = None) -> None:
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
         if width is None:
             width = _columns() - 2
         super().__init__(prog, indent_increment, max_help_position, width)
@@ -65,24 +76,32 @@ def _columns() -> int:
     return columns if columns > 0 else 80
 
 
-def parser(only: str | None = None) -> tuple[
-        argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+def parser(
+    only: str | None = None,
+) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The top parser and the subcommand parsers: all of them, or just
     ``only`` (each costs about 0.1 ms, and a hook names its command)."""
     top = argparse.ArgumentParser(
         prog="alembic-guard",
         description="Keep database credentials out of git.",
-        epilog=EPILOG, formatter_class=_Formatter)
-    top.add_argument("--version", action="version",
-                     version=f"alembic-guard {__version__}")
+        epilog=EPILOG,
+        formatter_class=_Formatter,
+    )
+    top.add_argument(
+        "--version", action="version", version=f"alembic-guard {__version__}"
+    )
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     subs = {}
     for name, (_, summary) in COMMANDS.items():
         if only is None or name == only:
             subs[name] = sub.add_parser(
-                name, help=summary, description=summary, epilog=EPILOG,
-                formatter_class=_Formatter)
+                name,
+                help=summary,
+                description=summary,
+                epilog=EPILOG,
+                formatter_class=_Formatter,
+            )
     return top, subs
 
 

@@ -7,6 +7,7 @@ once line by line, so that comments, lines configparser cannot parse and
 anything the first reading misses are still seen. Other files (env.py,
 TOML) are read line by line.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,10 @@ from alembic_guard.placeholders import (
 )
 from alembic_guard.traced import Builder, Traced
 
-SHELL_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*[^}]{0,80}\}"
-                            r"|\$[A-Za-z_][A-Za-z0-9_]*")
+SHELL_VARIABLE = re.compile(
+    r"\$\{[A-Za-z_][A-Za-z0-9_]*[^}]{0,80}\}"
+    r"|\$[A-Za-z_][A-Za-z0-9_]*"
+)
 # Each finding costs a PBKDF2 fingerprint (about 20 ms): a file of a
 # hundred thousand passwords must not take half an hour to refuse.
 MAX_FINDINGS = 100
@@ -42,7 +45,9 @@ TOO_MANY = "too-many-passwords"
 PASSWORD_KEY = re.compile(r"(?:^|[._-])(?:password|passwd|pwd|pw)$", re.I)
 PYTHON_PASSWORD = re.compile(
     r"""\b([A-Za-z_]*(?:password|passwd|pwd))["']?\s*(?::|=(?!=))\s*"""
-    r"""[rRuU]?(["'])((?:(?!\2)[^\\\n]|\\.){1,200})\2""", re.I)
+    r"""[rRuU]?(["'])((?:(?!\2)[^\\\n]|\\.){1,200})\2""",
+    re.I,
+)
 # Notices about lines configparser rejects, at most, per file.
 MAX_NOTICES = 20
 # Options named as users of one password, at most.
@@ -64,17 +69,18 @@ class _Spans:
 
     def __init__(self, text: str, creds: list[urls.Credential]) -> None:
         spans = [(c.start, c.end) for c in creds]
-        spans.extend(_same_user(text, c) for c in creds
-                     if c.rule == "userinfo-password"
-                     and c.user == c.password)
+        spans.extend(
+            _same_user(text, c)
+            for c in creds
+            if c.rule == "userinfo-password" and c.user == c.password
+        )
         self.spans = sorted(spans)
         self.starts = [start for start, _ in self.spans]
 
     def mask(self, text: str, cred: urls.Credential) -> str:
         first = bisect_left(self.starts, cred.url_start)
         last = bisect_left(self.starts, cred.url_end)
-        return mask(text, self.spans[first:last], cred.url_start,
-                    cred.url_end)
+        return mask(text, self.spans[first:last], cred.url_start, cred.url_end)
 
 
 def _same_user(text: str, cred: urls.Credential) -> tuple[int, int]:
@@ -92,7 +98,7 @@ def _unescape(line: ini.Line) -> Traced:
         if pct < 0:
             out.add(Traced.at(line.text[pos:], line.offset + pos))
             return out.build()
-        out.add(Traced.at(line.text[pos:pct + 1], line.offset + pos))
+        out.add(Traced.at(line.text[pos : pct + 1], line.offset + pos))
         pos = pct + 2
 
 
@@ -105,8 +111,13 @@ def kind_of(path: str) -> str:
     return "ini"
 
 
-def scan_text(text: str, path: str, scrub: Scrubber,
-              kind: str | None = None, quick: bool = False) -> Result:
+def scan_text(
+    text: str,
+    path: str,
+    scrub: Scrubber,
+    kind: str | None = None,
+    quick: bool = False,
+) -> Result:
     """Find every credential in ``text``, the content of ``path``.
 
     ``quick`` skips, without a word, a text that cannot hold a password:
@@ -163,8 +174,9 @@ class _Scan:
         self.capped = False
 
     def ordered(self) -> list[Finding]:
-        return sorted(self.found.values(),
-                      key=lambda f: (f.line, f.column, f.rule))
+        return sorted(
+            self.found.values(), key=lambda f: (f.line, f.column, f.rule)
+        )
 
     def position(self, offset: int) -> tuple[int, int]:
         index = bisect_right(self.line_starts, offset) - 1
@@ -173,15 +185,21 @@ class _Scan:
     def read_ini(self) -> None:
         doc = ini.read(self.text)
         self.line_starts = [line.offset for line in doc.lines] or [0]
-        serious = [(number, problem) for number, problem in doc.problems
-                   if "twice" in problem or "no section" in problem]
+        serious = [
+            (number, problem)
+            for number, problem in doc.problems
+            if "twice" in problem or "no section" in problem
+        ]
         if len(serious) > MAX_NOTICES:
             self.notices.append(
                 f"{self.path}: {len(serious)} lines Alembic cannot read; "
-                f"the first {MAX_NOTICES} follow")
+                f"the first {MAX_NOTICES} follow"
+            )
         for number, problem in serious[:MAX_NOTICES]:
-            self.notices.append(f"{self.path}:{number}: {problem}; "
-                                "Alembic cannot read this file")
+            self.notices.append(
+                f"{self.path}:{number}: {problem}; "
+                "Alembic cannot read this file"
+            )
         owners = sorted(doc.options, key=lambda o: o.value_start)
         here = os.path.dirname(os.path.abspath(self.path))
         # The file's own length plus a margin for interpolation: a file
@@ -193,28 +211,31 @@ class _Scan:
             self.secret_spans = []
             if PASSWORD_KEY.search(option.key):
                 lookup = ini.lookup_for(doc, option.section, here)
-                named.append((ini.interpolate(option.raw, lookup)[0],
-                              option))
+                named.append((ini.interpolate(option.raw, lookup)[0], option))
             if "%" in option.raw.text or "://" in option.raw.text:
                 # Other values hold no reference and no URL: skipping
                 # them keeps a file of a million options near 1 s.
                 lookup = ini.lookup_for(doc, option.section, here)
-                value, problems = ini.interpolate(option.raw, lookup,
-                                                  budget)
+                value, problems = ini.interpolate(option.raw, lookup, budget)
                 budget -= len(value.text)
                 if any("expands past" in p for p in problems) and not cut:
                     cut = True
                     self.notices.append(
                         f"{self.path}:{option.line}: %(name)s references "
-                        "expand too far; the rest is read line by line")
+                        "expand too far; the rest is read line by line"
+                    )
                 self._value(value, option, owners)
             self._shell_advice(option)
         for value, option in named:
             self._named(value, option)
         comment_lines = [line for line, _ in doc.comments]
         sections = {line.number: section for line, section in doc.comments}
-        self.lines(doc.lines, "comment", sections,
-                   {line.number for line in comment_lines})
+        self.lines(
+            doc.lines,
+            "comment",
+            sections,
+            {line.number for line in comment_lines},
+        )
 
     def _named(self, value: Traced, option: ini.Option) -> None:
         """An option such as ``db_password = ...`` that no URL used:
@@ -222,25 +243,45 @@ class _Scan:
         text = value.text.strip()
         start = len(value.text) - len(value.text.lstrip())
         source = value.source_of(start)
-        if (not text or "://" in text or source is None
-                or source in self.sources
-                or not value.literal_part(0, len(value.text)).strip()
-                or is_placeholder(text)):
+        if (
+            not text
+            or "://" in text
+            or source is None
+            or source in self.sources
+            or not value.literal_part(0, len(value.text)).strip()
+            or is_placeholder(text)
+        ):
             return
-        cred = urls.Credential("password-option", start, len(value.text),
-                               text, "", "", 0, len(value.text))
-        self._add(cred, source, option.section, option.key, "value",
-                  f"{option.key} = {MASK}", (), (text,))
+        cred = urls.Credential(
+            "password-option",
+            start,
+            len(value.text),
+            text,
+            "",
+            "",
+            0,
+            len(value.text),
+        )
+        self._add(
+            cred,
+            source,
+            option.section,
+            option.key,
+            "value",
+            f"{option.key} = {MASK}",
+            (),
+            (text,),
+        )
 
-    def _value(self, value: Traced, option: ini.Option,
-               owners: list[ini.Option]) -> None:
+    def _value(
+        self, value: Traced, option: ini.Option, owners: list[ini.Option]
+    ) -> None:
         creds = urls.find(value.text)
         spans = _Spans(value.text, creds)
         secrets = []
         for cred in creds:
             literal = value.literal_part(cred.start, cred.end)
-            if not literal.strip() or is_placeholder(cred.password,
-                                                     cred.user):
+            if not literal.strip() or is_placeholder(cred.password, cred.user):
                 continue
             source = value.source_of(cred.start)
             if source is None:
@@ -252,14 +293,25 @@ class _Scan:
             last = value.source_of(cred.end - 1)
             secrets.append((source, source + 1 if last is None else last + 1))
             redacted = "" if self.capped else spans.mask(value.text, cred)
-            self._add(cred, source, holder.section, holder.key, "value",
-                      redacted, used_by, (literal, cred.password,
-                                          value.text[cred.start:cred.end]))
+            self._add(
+                cred,
+                source,
+                holder.section,
+                holder.key,
+                "value",
+                redacted,
+                used_by,
+                (literal, cred.password, value.text[cred.start : cred.end]),
+            )
         self.secret_spans = sorted(secrets)
 
-    def lines(self, lines: list[ini.Line], context: str,
-              sections: dict[int, str | None] | None = None,
-              marked: set[int] | None = None) -> None:
+    def lines(
+        self,
+        lines: list[ini.Line],
+        context: str,
+        sections: dict[int, str | None] | None = None,
+        marked: set[int] | None = None,
+    ) -> None:
         """The line-by-line reading; ``marked`` lines get ``context``.
 
         With ``sections`` the lines are INI lines: a commented-out option
@@ -270,14 +322,19 @@ class _Scan:
         for line in lines:
             if "://" not in line.text:
                 continue
-            text = (_unescape(line) if sections is not None
-                    else Traced.at(line.text, line.offset))
-            here = context if marked is None or (
-                line.number in marked) else "text"
+            text = (
+                _unescape(line)
+                if sections is not None
+                else Traced.at(line.text, line.offset)
+            )
+            here = (
+                context
+                if marked is None or (line.number in marked)
+                else "text"
+            )
             self._line(text, here, (sections or {}).get(line.number))
 
-    def _line(self, text: Traced, context: str,
-              section: str | None) -> None:
+    def _line(self, text: Traced, context: str, section: str | None) -> None:
         creds = urls.find(text.text)
         spans = _Spans(text.text, creds)
         for cred in creds:
@@ -287,9 +344,20 @@ class _Scan:
             last = text.source_of(cred.end - 1)
             assert start is not None and last is not None
             redacted = "" if self.capped else spans.mask(text.text, cred)
-            self._add(cred, start, section, None, context, redacted, (),
-                      (self.text[start:last + 1], cred.password,
-                       text.text[cred.start:cred.end]))
+            self._add(
+                cred,
+                start,
+                section,
+                None,
+                context,
+                redacted,
+                (),
+                (
+                    self.text[start : last + 1],
+                    cred.password,
+                    text.text[cred.start : cred.end],
+                ),
+            )
 
     def python_names(self, lines: list[ini.Line]) -> None:
         """``password="..."``: a keyword argument, an assignment or a
@@ -304,25 +372,45 @@ class _Scan:
                 if source in self.sources or is_placeholder(text):
                     continue
                 cred = urls.Credential(
-                    "python-password", match.start(3), match.end(3), text,
-                    "", "", match.start(), match.end())
-                redacted = (f"{match.group(1)}={match.group(2)}{MASK}"
-                            f"{match.group(2)}")
-                self._add(cred, source, None, None, "python", redacted,
-                          (), (text,))
+                    "python-password",
+                    match.start(3),
+                    match.end(3),
+                    text,
+                    "",
+                    "",
+                    match.start(),
+                    match.end(),
+                )
+                redacted = (
+                    f"{match.group(1)}={match.group(2)}{MASK}{match.group(2)}"
+                )
+                self._add(
+                    cred, source, None, None, "python", redacted, (), (text,)
+                )
 
-    def _add(self, cred: urls.Credential, source: int,
-             section: str | None, key: str | None, context: str,
-             redacted: str, used_by: tuple[str, ...],
-             forms: tuple[str, ...]) -> None:
+    def _add(
+        self,
+        cred: urls.Credential,
+        source: int,
+        section: str | None,
+        key: str | None,
+        context: str,
+        redacted: str,
+        used_by: tuple[str, ...],
+        forms: tuple[str, ...],
+    ) -> None:
         self.scrub.add(*forms)
         slot = (source, cred.rule)
         known = self.found.get(slot)
         if known is not None:
-            if (used_by and len(known.used_by) < MAX_USED_BY
-                    and used_by[0] not in known.used_by):
+            if (
+                used_by
+                and len(known.used_by) < MAX_USED_BY
+                and used_by[0] not in known.used_by
+            ):
                 self.found[slot] = known._replace(
-                    used_by=known.used_by + used_by)
+                    used_by=known.used_by + used_by
+                )
             return
         if len(self.found) >= MAX_FINDINGS:
             if not self.capped:
@@ -331,25 +419,47 @@ class _Scan:
         self.sources.add(source)
         line, column = self.position(source)
         self.found[slot] = Finding(
-            self.path, line, column, section, key, cred.rule, context,
-            redacted, fingerprint(cred.user, cred.host, cred.password),
-            cred.host, used_by)
+            self.path,
+            line,
+            column,
+            section,
+            key,
+            cred.rule,
+            context,
+            redacted,
+            fingerprint(cred.user, cred.host, cred.password),
+            cred.host,
+            used_by,
+        )
 
-    def _cap(self, source: int, section: str | None, key: str | None,
-             context: str) -> None:
+    def _cap(
+        self, source: int, section: str | None, key: str | None, context: str
+    ) -> None:
         """Stop at MAX_FINDINGS with one last finding that no allow-list
         entry matches (no fingerprint, no host): what is not listed must
         still fail the scan."""
         self.capped = True
-        self.notices.append(f"{self.path}: more than {MAX_FINDINGS} "
-                            "passwords; only the first are listed")
+        self.notices.append(
+            f"{self.path}: more than {MAX_FINDINGS} "
+            "passwords; only the first are listed"
+        )
         line, column = self.position(source)
         self.found[(source, TOO_MANY)] = Finding(
-            self.path, line, column, section, key, TOO_MANY, context,
-            "(more passwords from here on are not listed)", "", "")
+            self.path,
+            line,
+            column,
+            section,
+            key,
+            TOO_MANY,
+            context,
+            "(more passwords from here on are not listed)",
+            "",
+            "",
+        )
 
-    def _holder(self, owners: list[ini.Option],
-                source: int) -> ini.Option | None:
+    def _holder(
+        self, owners: list[ini.Option], source: int
+    ) -> ini.Option | None:
         """The option whose written value holds offset ``source``."""
         if len(self.owner_starts) != len(owners):
             self.owner_starts = [o.value_start for o in owners]
@@ -362,8 +472,7 @@ class _Scan:
 
     def _shell_advice(self, option: ini.Option) -> None:
         raw = option.raw.text
-        if "$" not in raw or not (option.key.endswith("url")
-                                  or "://" in raw):
+        if "$" not in raw or not (option.key.endswith("url") or "://" in raw):
             return
         for match in SHELL_VARIABLE.finditer(raw):
             source = option.raw.source_of(match.start())
@@ -374,23 +483,32 @@ class _Scan:
     def _in_secret(self, source: int | None) -> bool:
         """Whether ``source`` is inside a password just found in the
         value being advised on."""
-        index = bisect_right(self.secret_spans,
-                             (source or 0, sys.maxsize)) - 1
-        return (source is not None and index >= 0
-                and source < self.secret_spans[index][1])
+        index = bisect_right(self.secret_spans, (source or 0, sys.maxsize)) - 1
+        return (
+            source is not None
+            and index >= 0
+            and source < self.secret_spans[index][1]
+        )
 
-    def _advise(self, option: ini.Option, variable: str,
-                source: int | None) -> None:
+    def _advise(
+        self, option: ini.Option, variable: str, source: int | None
+    ) -> None:
         line, column = self.position(
-            option.value_start if source is None else source)
+            option.value_start if source is None else source
+        )
         section = option.section or MAIN_SECTION
         name = placeholder_name(section, option.key, MAIN_SECTION)
         # %% keeps a URL-encoded password (%40) from being read as
         # interpolation when configparser stores the value.
-        self.advice.append(Advice(
-            self.path, line, column,
-            f"[{section}] {option.key}: configparser does not "
-            f"expand {variable}; Alembic would use it literally. "
-            f"Write %({name})s and set it in env.py with "
-            f"config.set_section_option({section!r}, {name!r}, "
-            f"os.environ[{name!r}].replace('%', '%%'))"))
+        self.advice.append(
+            Advice(
+                self.path,
+                line,
+                column,
+                f"[{section}] {option.key}: configparser does not "
+                f"expand {variable}; Alembic would use it literally. "
+                f"Write %({name})s and set it in env.py with "
+                f"config.set_section_option({section!r}, {name!r}, "
+                f"os.environ[{name!r}].replace('%', '%%'))",
+            )
+        )

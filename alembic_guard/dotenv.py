@@ -6,6 +6,7 @@ python-dotenv all read back the same value: single quotes, or double
 quotes with ``\\``, ``"``, ``$`` and backtick escaped when the value
 itself holds a single quote.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,7 @@ DOUBLE_ESCAPED = '\\"$`'
 def quote(value: str) -> str:
     if "'" not in value:
         return f"'{value}'"
-    escaped = "".join("\\" + c if c in DOUBLE_ESCAPED else c
-                      for c in value)
+    escaped = "".join("\\" + c if c in DOUBLE_ESCAPED else c for c in value)
     return f'"{escaped}"'
 
 
@@ -35,7 +35,7 @@ def parse(text: str) -> dict[str, str]:
     for line in re.split(r"\r\n|\r|\n", text):
         stripped = line.strip()
         if stripped.startswith("export "):
-            stripped = stripped[len("export "):].lstrip()
+            stripped = stripped[len("export ") :].lstrip()
         name, eq, rest = stripped.partition("=")
         if eq and NAME.fullmatch(name):
             values[name] = _value(rest)
@@ -57,7 +57,7 @@ def _double(rest: str) -> str:
     pos = 1
     while pos < len(rest) and rest[pos] != '"':
         char = rest[pos]
-        if char == "\\" and rest[pos + 1:pos + 2] in DOUBLE_ESCAPED:
+        if char == "\\" and rest[pos + 1 : pos + 2] in DOUBLE_ESCAPED:
             char = rest[pos + 1]
             pos += 1
         out.append(char)

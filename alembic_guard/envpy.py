@@ -6,6 +6,7 @@ name up in the same section, so env.py only has to set it there before
 anything reads ``sqlalchemy.url``: the block below does, right after
 ``config = context.config``, for every placeholder the INI uses.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,12 +23,18 @@ PAIR = re.compile(r"\(\s*'([^'\n]*)',\s*'([A-Za-z_][A-Za-z0-9_]*)'\s*\)")
 # Signs that env.py already gets its URL from elsewhere: writing the
 # block as well would hide that code or fight with it.
 OTHER_WAYS = (
-    (re.compile(r"set_(?:main|section)_option\([^)]*sqlalchemy\.url"),
-     "it sets sqlalchemy.url itself"),
-    (re.compile(r"(?i)(?:environ|getenv)\b.*url|url.*(?:environ|getenv)"),
-     "it reads a URL from the environment"),
-    (re.compile(r"\bcreate_(?:async_)?engine\("),
-     "it builds its engine without the config"),
+    (
+        re.compile(r"set_(?:main|section)_option\([^)]*sqlalchemy\.url"),
+        "it sets sqlalchemy.url itself",
+    ),
+    (
+        re.compile(r"(?i)(?:environ|getenv)\b.*url|url.*(?:environ|getenv)"),
+        "it reads a URL from the environment",
+    ),
+    (
+        re.compile(r"\bcreate_(?:async_)?engine\("),
+        "it builds its engine without the config",
+    ),
 )
 
 Pair = tuple[str, str]
@@ -67,7 +74,8 @@ def block(pairs: list[Pair], newline: str = "\n") -> str:
         "        _guard_section, _guard_name,\n"
         '        _guard_value.replace("%", "%%"),\n'
         "    )\n"
-        f"{END}\n")
+        f"{END}\n"
+    )
     return text.replace("\n", newline)
 
 
@@ -77,13 +85,14 @@ def wire(text: str, pairs: list[Pair]) -> Wiring:
     lines = text.splitlines(keepends=True)
     begin, end = _marked(lines)
     if begin is not None and end is not None:
-        known = PAIR.findall("".join(lines[begin:end + 1]))
+        known = PAIR.findall("".join(lines[begin : end + 1]))
         wanted = known + [p for p in pairs if p not in known]
         if wanted == known:
             return Wiring(None, None)
         new = block(wanted, newline)
-        return Wiring("".join(lines[:begin]) + new
-                      + "".join(lines[end + 1:]), None)
+        return Wiring(
+            "".join(lines[:begin]) + new + "".join(lines[end + 1 :]), None
+        )
     problem = _other_way(lines)
     if problem is not None:
         return Wiring(None, problem)
@@ -108,16 +117,16 @@ def _marked(lines: list[str]) -> tuple[int | None, int | None]:
 
 
 def _other_way(lines: list[str]) -> str | None:
-    code = "".join(line for line in lines
-                   if not line.lstrip().startswith("#"))
+    code = "".join(line for line in lines if not line.lstrip().startswith("#"))
     for pattern, reason in OTHER_WAYS:
         if pattern.search(code):
             return reason
     return None
 
 
-def locate(ini_path: str, doc: ini.Document,
-           main: str) -> tuple[str | None, str]:
+def locate(
+    ini_path: str, doc: ini.Document, main: str
+) -> tuple[str | None, str]:
     """The env.py that ``ini_path`` points Alembic at, or None and why
     it was not found."""
     folder = os.path.dirname(os.path.abspath(ini_path))
@@ -141,8 +150,9 @@ def _from_ini(doc: ini.Document, main: str, here: str) -> str | None:
         option = doc.defaults.get("script_location")
     if option is None:
         return None
-    value, problems = ini.interpolate(option.raw,
-                                      ini.lookup_for(doc, main, here))
+    value, problems = ini.interpolate(
+        option.raw, ini.lookup_for(doc, main, here)
+    )
     return None if problems else value.text.strip()
 
 
@@ -159,16 +169,20 @@ def _from_pyproject(folder: str) -> str | None:
         return None
     tool = data.get("tool")
     alembic = tool.get("alembic") if isinstance(tool, dict) else None
-    value = (alembic.get("script_location")
-             if isinstance(alembic, dict) else None)
+    value = (
+        alembic.get("script_location") if isinstance(alembic, dict) else None
+    )
     if not isinstance(value, str):
         return None
     return value.replace("%(here)s", folder)
 
 
 def _resolve(location: str, folder: str) -> str | None:
-    if ":" in location and not os.path.isabs(location) and not (
-            len(location) > 1 and location[1] == ":"):
+    if (
+        ":" in location
+        and not os.path.isabs(location)
+        and not (len(location) > 1 and location[1] == ":")
+    ):
         package, _, sub = location.partition(":")
         base = _package_dir(package, [folder] + sys.path)
         return None if base is None else os.path.join(base, sub)
@@ -187,7 +201,7 @@ def _package_dir(name: str, search: list[str]) -> str | None:
     path: list[str] | None = search
     parts = name.split(".")
     for depth in range(len(parts)):
-        spec = PathFinder.find_spec(".".join(parts[:depth + 1]), path)
+        spec = PathFinder.find_spec(".".join(parts[: depth + 1]), path)
         if spec is None or not spec.submodule_search_locations:
             return None
         path = list(spec.submodule_search_locations)

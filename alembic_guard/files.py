@@ -1,4 +1,5 @@
 """Reading files from disk: which ones, and their bytes as text."""
+
 from __future__ import annotations
 
 import os
@@ -10,10 +11,24 @@ from collections.abc import Iterator
 # templates such as app.ini.tpl), setup.cfg, env.py and pyproject.toml.
 CANDIDATE = re.compile(
     r"(?i)(?:^|/)(?:[^/]*\.(?:ini|cfg)(?:\.[A-Za-z0-9_-]+)?|env\.py"
-    r"|pyproject\.toml)$")
-SKIP_DIRS = frozenset((".git", ".hg", ".svn", ".tox", ".nox", ".venv",
-                       "venv", "node_modules", "__pycache__",
-                       ".mypy_cache", ".pytest_cache", ".ruff_cache"))
+    r"|pyproject\.toml)$"
+)
+SKIP_DIRS = frozenset(
+    (
+        ".git",
+        ".hg",
+        ".svn",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+    )
+)
 # Real Alembic configuration is a few kilobytes. Reading costs about
 # 12 us and 1 KB of memory per option, so a 20 MB file of tiny options
 # would hold a commit for most of a minute and take gigabytes: above
@@ -61,7 +76,8 @@ def read_bytes(path: str, max_bytes: int) -> bytes:
     if info.st_size > max_bytes:
         raise Unreadable(
             f"{path}: {info.st_size} bytes, over the {max_bytes} byte "
-            "limit (raise it with --max-bytes)")
+            "limit (raise it with --max-bytes)"
+        )
     try:
         with open(path, "rb") as handle:
             return handle.read(max_bytes + 1)
@@ -76,5 +92,5 @@ def decode(data: bytes) -> tuple[str, bool]:
     so that a Latin-1 password is still seen and offsets still line up.
     """
     if data.startswith(BOM):
-        data = data[len(BOM):]
+        data = data[len(BOM) :]
     return data.decode("utf-8", "surrogateescape"), b"\0" in data

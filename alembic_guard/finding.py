@@ -1,4 +1,5 @@
 """What a scan reports, and the ways a password is kept out of it."""
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -51,10 +52,14 @@ def _derive(user: str, host: str, password: str) -> str:
     import hashlib
 
     salt = "\0".join(("alembic-guard/1", user, host)).encode(
-        "utf-8", "surrogatepass")
+        "utf-8", "surrogatepass"
+    )
     digest = hashlib.pbkdf2_hmac(
-        "sha256", password.encode("utf-8", "surrogatepass"), salt,
-        FINGERPRINT_ROUNDS)
+        "sha256",
+        password.encode("utf-8", "surrogatepass"),
+        salt,
+        FINGERPRINT_ROUNDS,
+    )
     return digest[:8].hex()
 
 
@@ -73,8 +78,7 @@ def printable(text: str) -> str:
     return "".join(out)
 
 
-def mask(text: str, spans: list[tuple[int, int]], start: int,
-         end: int) -> str:
+def mask(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
     """``text[start:end]`` with each span replaced by the mask."""
     out = []
     pos = start
@@ -86,7 +90,7 @@ def mask(text: str, spans: list[tuple[int, int]], start: int,
             continue
         if room <= 0:
             break
-        out.append(text[pos:max(lo, pos)][:room])
+        out.append(text[pos : max(lo, pos)][:room])
         out.append(MASK)
         room -= len(out[-2]) + len(MASK)
         pos = max(pos, hi)
@@ -94,7 +98,7 @@ def mask(text: str, spans: list[tuple[int, int]], start: int,
         out.append(text[pos:end][:room])
     shown = printable("".join(out).strip())
     if len(shown) > REDACTED_WIDTH:
-        shown = shown[:REDACTED_WIDTH - 3] + "..."
+        shown = shown[: REDACTED_WIDTH - 3] + "..."
     return shown
 
 
@@ -106,10 +110,11 @@ def _alone(text: str, start: int, secret: str) -> bool:
     "postgresql" shows nothing.
     """
     end = start + len(secret)
-    return ((start == 0 or not (secret[0].isalnum()
-                                and text[start - 1].isalnum()))
-            and (end == len(text) or not (secret[-1].isalnum()
-                                          and text[end].isalnum())))
+    return (
+        start == 0 or not (secret[0].isalnum() and text[start - 1].isalnum())
+    ) and (
+        end == len(text) or not (secret[-1].isalnum() and text[end].isalnum())
+    )
 
 
 class Scrubber:
@@ -140,8 +145,7 @@ class Scrubber:
         if self._indexed != len(self.secrets):
             self._by_head = {}
             for secret in self.secrets:
-                self._by_head.setdefault(secret[:SCRUB_MIN], []).append(
-                    secret)
+                self._by_head.setdefault(secret[:SCRUB_MIN], []).append(secret)
             self._indexed = len(self.secrets)
         return self._by_head
 
@@ -156,7 +160,7 @@ class Scrubber:
         shown = 0
         covered = -1
         for i in range(len(text) - SCRUB_MIN + 1):
-            for secret in by_head.get(text[i:i + SCRUB_MIN], ()):
+            for secret in by_head.get(text[i : i + SCRUB_MIN], ()):
                 if text.startswith(secret, i) and _alone(text, i, secret):
                     if i > covered:
                         out.append(text[shown:i])

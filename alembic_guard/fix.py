@@ -6,6 +6,7 @@ out of git, and the env.py files that read them back. Any problem stops
 the run before a byte is written; then all files are replaced at once
 (alembic_guard.atomic).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,23 +29,37 @@ ENV_MODE = 0o600
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "paths", nargs="*", metavar="PATH",
+        "paths",
+        nargs="*",
+        metavar="PATH",
         help="INI files, or folders to search for them (default: the "
-             "current folder)")
+        "current folder)",
+    )
     parser.add_argument(
-        "--placeholder", metavar="NAME",
+        "--placeholder",
+        metavar="NAME",
         help="name of the placeholder and environment variable (default "
-             "DB_URL, or DB_URL_<SECTION> outside the main section); "
-             "only when one option is fixed")
+        "DB_URL, or DB_URL_<SECTION> outside the main section); "
+        "only when one option is fixed",
+    )
     parser.add_argument(
-        "--env-file", metavar="PATH",
-        help="where the URLs go (default: .env beside each INI file)")
+        "--env-file",
+        metavar="PATH",
+        help="where the URLs go (default: .env beside each INI file)",
+    )
     parser.add_argument(
-        "-n", "--name", default="alembic", metavar="SECTION",
-        help="the main section, as for alembic -n (default: alembic)")
-    parser.add_argument("--config", metavar="FILE",
-                        help="settings file (default: setup.cfg or "
-                             "pyproject.toml of the repository)")
+        "-n",
+        "--name",
+        default="alembic",
+        metavar="SECTION",
+        help="the main section, as for alembic -n (default: alembic)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings file (default: setup.cfg or "
+        "pyproject.toml of the repository)",
+    )
 
 
 class Fixed(NamedTuple):
@@ -81,10 +96,11 @@ class Output:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.placeholder is not None and not NAME.fullmatch(
-            args.placeholder):
-        sys.stderr.write(f"alembic-guard: --placeholder {args.placeholder!r}"
-                         " is not a valid variable name\n")
+    if args.placeholder is not None and not NAME.fullmatch(args.placeholder):
+        sys.stderr.write(
+            f"alembic-guard: --placeholder {args.placeholder!r}"
+            " is not a valid variable name\n"
+        )
         return ERROR
     out = Output(Scrubber())
     try:
@@ -107,26 +123,33 @@ def _write(changes: list[Change], out: Output) -> int:
     return FOUND if changes or out.manual else CLEAN
 
 
-def _targets(paths: list[str], settings: Settings,
-             out: Output) -> list[str]:
+def _targets(paths: list[str], settings: Settings, out: Output) -> list[str]:
     chosen = []
     for path in files.expand(paths or ["."]):
         if settings.excludes(os.path.normpath(path)):
             continue
         if kind_of(path) != "ini":
             if path in paths:
-                out.notices.append(f"alembic-guard: {path}: not an INI "
-                                   "file; fix changes INI files only")
+                out.notices.append(
+                    f"alembic-guard: {path}: not an INI "
+                    "file; fix changes INI files only"
+                )
             continue
         chosen.append(path)
     return chosen
 
 
-def _plan(args: argparse.Namespace, settings: Settings,
-          out: Output) -> list[Change]:
-    fixed = [f for f in (_fix_ini(p, args, settings, out)
-                         for p in _targets(args.paths, settings, out))
-             if f is not None]
+def _plan(
+    args: argparse.Namespace, settings: Settings, out: Output
+) -> list[Change]:
+    fixed = [
+        f
+        for f in (
+            _fix_ini(p, args, settings, out)
+            for p in _targets(args.paths, settings, out)
+        )
+        if f is not None
+    ]
     changes = [Change(f.path, f.data, f.mode) for f in fixed]
     for f in fixed:
         out.changed.append((_shown(f.path), f.notes))
@@ -135,8 +158,9 @@ def _plan(args: argparse.Namespace, settings: Settings,
     return changes
 
 
-def _fix_ini(path: str, args: argparse.Namespace, settings: Settings,
-             out: Output) -> Fixed | None:
+def _fix_ini(
+    path: str, args: argparse.Namespace, settings: Settings, out: Output
+) -> Fixed | None:
     from alembic_guard import envpy
     from alembic_guard.rewrite import rewrite
 
@@ -148,28 +172,34 @@ def _fix_ini(path: str, args: argparse.Namespace, settings: Settings,
     text, binary = files.decode(data)
     if binary:
         raise FixError(f"{path}: binary content (NUL bytes)")
-    result = rewrite(text, path, args.name, settings, out.scrub,
-                     args.placeholder)
+    result = rewrite(
+        text, path, args.name, settings, out.scrub, args.placeholder
+    )
     if not result.edits:
         return None
     new = result.text.encode("utf-8", "surrogateescape")
     if data.startswith(files.BOM):
         new = files.BOM + new
     shown = os.path.normpath(path)
-    notes = [f"{shown}:{e.line}: {e.note}"
-             for e in sorted(result.edits, key=lambda e: e.start)]
-    where = envpy.locate(path, result.doc, args.name) if (
-        result.placeholders) else (None, "")
-    return Fixed(target, new, _mode(target), result.placeholders, notes,
-                 where)
+    notes = [
+        f"{shown}:{e.line}: {e.note}"
+        for e in sorted(result.edits, key=lambda e: e.start)
+    ]
+    where = (
+        envpy.locate(path, result.doc, args.name)
+        if (result.placeholders)
+        else (None, "")
+    )
+    return Fixed(target, new, _mode(target), result.placeholders, notes, where)
 
 
 def _mode(path: str) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-def _env_files(fixed: list[Fixed], explicit: str | None,
-               out: Output) -> list[Change]:
+def _env_files(
+    fixed: list[Fixed], explicit: str | None, out: Output
+) -> list[Change]:
     wanted: dict[str, dict[str, str]] = {}
     for f in fixed:
         if not f.placeholders:
@@ -178,8 +208,10 @@ def _env_files(fixed: list[Fixed], explicit: str | None,
         entries = wanted.setdefault(os.path.abspath(path), {})
         for p in f.placeholders:
             if entries.get(p.name, p.url) != p.url:
-                raise FixError(f"{p.name} would get two different URLs "
-                               f"in {path}; use --placeholder per file")
+                raise FixError(
+                    f"{p.name} would get two different URLs "
+                    f"in {path}; use --placeholder per file"
+                )
             entries[p.name] = p.url
     changes = []
     for path, entries in wanted.items():
@@ -187,8 +219,7 @@ def _env_files(fixed: list[Fixed], explicit: str | None,
     return changes
 
 
-def _env_file(path: str, entries: dict[str, str],
-              out: Output) -> list[Change]:
+def _env_file(path: str, entries: dict[str, str], out: Output) -> list[Change]:
     try:
         with open(path, "rb") as handle:
             existing = handle.read()
@@ -202,7 +233,8 @@ def _env_file(path: str, entries: dict[str, str],
             raise FixError(
                 f"{_shown(path)} already sets {name} to another value; "
                 "nothing was changed (remove that line or choose "
-                "another name with --placeholder)")
+                "another name with --placeholder)"
+            )
     new = {n: u for n, u in entries.items() if n not in known}
     if not new:
         return []
@@ -210,10 +242,15 @@ def _env_file(path: str, entries: dict[str, str],
         raise FixError(
             f"{_shown(path)} is tracked by git, so the URLs would be "
             "committed; untrack it (git rm --cached) or choose "
-            "--env-file outside the repository")
+            "--env-file outside the repository"
+        )
     names = ", ".join(new)
-    out.changed.append((_shown(path), [
-        f"added {names} (mode 0600; keep this file out of git)"]))
+    out.changed.append(
+        (
+            _shown(path),
+            [f"added {names} (mode 0600; keep this file out of git)"],
+        )
+    )
     changes = [Change(path, dotenv.append(existing, new), ENV_MODE)]
     return changes + _gitignore(path, out)
 
@@ -226,7 +263,8 @@ def _gitignore(env_file: str, out: Output) -> list[Change]:
     if ignored is None:
         out.notices.append(
             f"alembic-guard: {_shown(folder) or '.'} is not in a git "
-            "repository; added the .env file to .gitignore anyway")
+            "repository; added the .env file to .gitignore anyway"
+        )
     path = os.path.join(folder, ".gitignore")
     try:
         with open(path, "rb") as handle:
@@ -249,8 +287,13 @@ def _tracked(path: str) -> bool:
     from alembic_guard import git
 
     try:
-        listed = git.run("ls-files", "--", os.path.basename(path),
-                         cwd=os.path.dirname(path), check=False)
+        listed = git.run(
+            "ls-files",
+            "--",
+            os.path.basename(path),
+            cwd=os.path.dirname(path),
+            check=False,
+        )
     except git.GitError:
         return False
     return bool(listed.strip())
@@ -263,8 +306,11 @@ def _check_ignore(path: str) -> bool | None:
     try:
         proc = subprocess.run(
             ["git", "check-ignore", "-q", "--", os.path.basename(path)],
-            cwd=os.path.dirname(path), env=git.environment(),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=os.path.dirname(path),
+            env=git.environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     except FileNotFoundError:
         return None
     if proc.returncode not in (0, 1):
@@ -272,8 +318,7 @@ def _check_ignore(path: str) -> bool | None:
     return proc.returncode == 0
 
 
-def _env_py(fixed: list[Fixed],
-            out: Output) -> list[Change]:
+def _env_py(fixed: list[Fixed], out: Output) -> list[Change]:
     wanted: dict[str, list[tuple[str, str]]] = {}
     for f in fixed:
         pairs = [(p.section, p.name) for p in f.placeholders]
@@ -281,8 +326,11 @@ def _env_py(fixed: list[Fixed],
         if not pairs:
             continue
         if env is None:
-            out.manual.append(_instructions(
-                f"{_shown(f.path)}: env.py not found ({why})", pairs))
+            out.manual.append(
+                _instructions(
+                    f"{_shown(f.path)}: env.py not found ({why})", pairs
+                )
+            )
             continue
         known = wanted.setdefault(env, [])
         known += [p for p in pairs if p not in known]
@@ -294,8 +342,9 @@ def _env_py(fixed: list[Fixed],
     return changes
 
 
-def _wire(env: str, pairs: list[tuple[str, str]],
-          out: Output) -> Change | None:
+def _wire(
+    env: str, pairs: list[tuple[str, str]], out: Output
+) -> Change | None:
     from alembic_guard import envpy
 
     try:
@@ -307,15 +356,24 @@ def _wire(env: str, pairs: list[tuple[str, str]],
     text = files.decode(data)[0]
     wiring = envpy.wire(text, pairs)
     if wiring.problem is not None:
-        out.manual.append(_instructions(
-            f"{_shown(env)}: not changed, {wiring.problem}", pairs))
+        out.manual.append(
+            _instructions(
+                f"{_shown(env)}: not changed, {wiring.problem}", pairs
+            )
+        )
         return None
     if wiring.text is None:
         return None
     names = ", ".join(n for _, n in pairs)
-    out.changed.append((_shown(env), [
-        f"reads {names} from the environment (block marked "
-        "'alembic-guard')"]))
+    out.changed.append(
+        (
+            _shown(env),
+            [
+                f"reads {names} from the environment (block marked "
+                "'alembic-guard')"
+            ],
+        )
+    )
     new = wiring.text.encode("utf-8", "surrogateescape")
     return Change(env, (files.BOM if bom else b"") + new, _mode(env))
 
@@ -323,10 +381,12 @@ def _wire(env: str, pairs: list[tuple[str, str]],
 def _instructions(reason: str, pairs: list[tuple[str, str]]) -> str:
     from alembic_guard import envpy
 
-    return (f"{reason}.\nAdd this block to env.py right after "
-            "'config = context.config', or set each name below with "
-            "config.set_section_option yourself:\n\n"
-            f"{envpy.block(pairs)}\n")
+    return (
+        f"{reason}.\nAdd this block to env.py right after "
+        "'config = context.config', or set each name below with "
+        "config.set_section_option yourself:\n\n"
+        f"{envpy.block(pairs)}\n"
+    )
 
 
 def _shown(path: str) -> str:

@@ -3,6 +3,7 @@
 Anything reachable from a commit the other side already has is left
 out, so one walk covers every ref of a push.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,10 @@ def _lines(width: int) -> list[list[str]]:
             continue
         parts = line.split()
         if len(parts) != width:
-            raise BadInput(f"stdin line {number}: expected {width} "
-                           f"fields, got {len(parts)}")
+            raise BadInput(
+                f"stdin line {number}: expected {width} "
+                f"fields, got {len(parts)}"
+            )
         rows.append(parts)
     return rows
 
@@ -39,8 +42,11 @@ def _exists(repo: Repository, oid: str) -> bool:
 
 
 def _remote_tips(repo: Repository) -> list[str]:
-    return [f"^{r.commit}" for r in history.refs(repo)
-            if r.name.startswith("refs/remotes/")]
+    return [
+        f"^{r.commit}"
+        for r in history.refs(repo)
+        if r.name.startswith("refs/remotes/")
+    ]
 
 
 def pre_push(repo: Repository) -> list[str]:
@@ -83,8 +89,11 @@ def pre_receive(repo: Repository) -> list[str]:
     return revs
 
 
-MODES = {"pre_push": pre_push, "pre_commit": pre_commit,
-         "pre_receive": pre_receive}
+MODES = {
+    "pre_push": pre_push,
+    "pre_commit": pre_commit,
+    "pre_receive": pre_receive,
+}
 
 
 def guard(args: argparse.Namespace) -> int:
@@ -98,17 +107,21 @@ def guard(args: argparse.Namespace) -> int:
             return 0
         top = history.top_level(repo)
         settings = load_settings(args, top)
-        status = walk_and_report(args, repo, settings, revs, False, None,
-                                 None)
+        status = walk_and_report(args, repo, settings, revs, False, None, None)
     except (GitError, BadInput, BadSettings) as exc:
-        sys.stderr.write(f"alembic-guard: {mode.replace('_', '-')}: "
-                         f"{exc}; refusing the push\n")
+        sys.stderr.write(
+            f"alembic-guard: {mode.replace('_', '-')}: "
+            f"{exc}; refusing the push\n"
+        )
         return ERROR
     if status == ERROR:
-        sys.stderr.write("alembic-guard: push refused: the audit could "
-                         "not read every blob (see above)\n")
+        sys.stderr.write(
+            "alembic-guard: push refused: the audit could "
+            "not read every blob (see above)\n"
+        )
     elif status:
         sys.stderr.write(
             "alembic-guard: push refused: take the password out of the "
-            "commits above (rewrite them), then push again\n")
+            "commits above (rewrite them), then push again\n"
+        )
     return status

@@ -3,6 +3,7 @@ processes: one ``git log`` for every change to a candidate file, one
 ``git cat-file --batch-command`` for the blobs, one ``git ls-tree`` per
 ref tip. Nothing here judges content; audit.py does.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -79,26 +80,33 @@ class Repository:
         prefix = ["git"] if self.path is None else ["git", "-C", self.path]
         return prefix + list(args)
 
-    def run(self, *args: str, stdin: bytes | None = None,
-            check: bool = True) -> bytes:
+    def run(
+        self, *args: str, stdin: bytes | None = None, check: bool = True
+    ) -> bytes:
         try:
             proc = subprocess.run(
-                self.command(*args), input=stdin, capture_output=True,
-                env=self.env)
+                self.command(*args),
+                input=stdin,
+                capture_output=True,
+                env=self.env,
+            )
         except FileNotFoundError:
             raise GitError("git: command not found") from None
         if check and proc.returncode != 0:
             raise GitError(_failure(args, proc.returncode, proc.stderr))
         return proc.stdout
 
-    def popen(self, *args: str, stdin: bool = False,
-              stderr: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+    def popen(
+        self, *args: str, stdin: bool = False, stderr: IO[bytes] | None = None
+    ) -> subprocess.Popen[bytes]:
         try:
             return subprocess.Popen(
-                self.command(*args), env=self.env,
+                self.command(*args),
+                env=self.env,
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=stderr if stderr is not None else subprocess.DEVNULL)
+                stderr=stderr if stderr is not None else subprocess.DEVNULL,
+            )
         except FileNotFoundError:
             raise GitError("git: command not found") from None
 
@@ -115,8 +123,7 @@ def waiting(fd: int) -> int:
     return int(struct.unpack("i", answer)[0])
 
 
-def tokens(fd: int, idle: Callable[[], bool] | None = None
-           ) -> Iterator[bytes]:
+def tokens(fd: int, idle: Callable[[], bool] | None = None) -> Iterator[bytes]:
     """NUL-terminated fields read from ``fd`` in chunks, so that memory
     stays flat however long the history is. While git has nothing new
     to say, ``idle()`` is called until it returns False: other work
@@ -141,9 +148,12 @@ def tokens(fd: int, idle: Callable[[], bool] | None = None
         yield rest
 
 
-def walk(repo: Repository, revs: list[str], every_ref: bool = False,
-         idle: Callable[[], bool] | None = None
-         ) -> Iterator[Header | Change]:
+def walk(
+    repo: Repository,
+    revs: list[str],
+    every_ref: bool = False,
+    idle: Callable[[], bool] | None = None,
+) -> Iterator[Header | Change]:
     """Every change to a path that may be a candidate, in the commits
     ``revs`` select (plus every ref's history with ``every_ref``),
     newest first in topological order. ``-m`` shows each merge against
@@ -151,11 +161,21 @@ def walk(repo: Repository, revs: list[str], every_ref: bool = False,
     seen."""
     with tempfile.TemporaryFile() as errors:
         proc = repo.popen(
-            "log", "--raw", "-z", "--no-abbrev", "-m", "--no-renames",
-            "--topo-order", "--no-color",
-            "--no-textconv", "--format=%H %P",
-            *(["--all"] if every_ref else []), "--stdin",
-            stdin=True, stderr=errors)
+            "log",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "-m",
+            "--no-renames",
+            "--topo-order",
+            "--no-color",
+            "--no-textconv",
+            "--format=%H %P",
+            *(["--all"] if every_ref else []),
+            "--stdin",
+            stdin=True,
+            stderr=errors,
+        )
         assert proc.stdin is not None and proc.stdout is not None
         with contextlib.suppress(OSError):
             # A deeper pipe lets git run ahead while we scan.
@@ -163,8 +183,9 @@ def walk(repo: Repository, revs: list[str], every_ref: bool = False,
         # Revisions go through stdin: a long pre-receive list or a name
         # starting with "-" cannot be taken for an option there (git
         # 2.39 accepts no pseudo-options such as --not on stdin).
-        proc.stdin.write("".join(f"{r}\n" for r in revs).encode(
-            "utf-8", "surrogateescape"))
+        proc.stdin.write(
+            "".join(f"{r}\n" for r in revs).encode("utf-8", "surrogateescape")
+        )
         proc.stdin.close()
         try:
             yield from _parse(tokens(proc.stdout.fileno(), idle))
@@ -188,13 +209,11 @@ def _parse(fields: Iterator[bytes]) -> Iterator[Header | Change]:
             continue
         # ":old-mode new-mode old-id new-id status" then the path.
         path = next(fields, b"")
-        if not path.endswith(SUFFIXES) and not any(
-                i in path for i in INFIXES):
+        if not path.endswith(SUFFIXES) and not any(i in path for i in INFIXES):
             continue
         meta = field[1:].decode("ascii", "replace").split()
         if len(meta) >= 4:
-            yield Change(commit, decode_path(path), meta[2], meta[3],
-                         meta[1])
+            yield Change(commit, decode_path(path), meta[2], meta[3], meta[1])
 
 
 class Blobs:
@@ -245,9 +264,12 @@ class Prefetch:
     ``limit`` bytes (size >= 0) or an object that is not a blob
     (size -1). Blobs waiting in the queue are all that is held."""
 
-    def __init__(self, repo: Repository, limit: int,
-                 handle: Callable[[str, str, bytes | None, int], None]
-                 ) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        limit: int,
+        handle: Callable[[str, str, bytes | None, int], None],
+    ) -> None:
         self.proc = repo.popen("cat-file", "--batch", stdin=True)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.stdin = self.proc.stdin
@@ -255,9 +277,11 @@ class Prefetch:
         self.limit = limit
         self.handle = handle
         self.pending: queue.SimpleQueue[tuple[str, str] | None] = (
-            queue.SimpleQueue())
-        self.ready: queue.SimpleQueue[tuple[str, str, bytes | None, int]
-                                      | None] = queue.SimpleQueue()
+            queue.SimpleQueue()
+        )
+        self.ready: queue.SimpleQueue[
+            tuple[str, str, bytes | None, int] | None
+        ] = queue.SimpleQueue()
         self.unflushed = False
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -312,8 +336,7 @@ class Prefetch:
         finally:
             self.ready.put(None)
 
-    def _one(self, oid: str, path: str
-             ) -> tuple[str, str, bytes | None, int]:
+    def _one(self, oid: str, path: str) -> tuple[str, str, bytes | None, int]:
         header = self.stdout.readline().decode("ascii", "replace").split()
         if len(header) == 2 and header[1] == "missing":
             return oid, path, None, -1
@@ -342,7 +365,8 @@ def tree(repo: Repository, commit: str) -> list[Entry]:
     entries = []
     for record in out.split(b"\0"):
         if not record.endswith(SUFFIXES) and not any(
-                i in record for i in INFIXES):
+            i in record for i in INFIXES
+        ):
             continue
         meta, _, path = record.partition(b"\t")
         parts = meta.decode("ascii", "replace").split()
@@ -358,9 +382,12 @@ class Ref(NamedTuple):
 
 def refs(repo: Repository) -> list[Ref]:
     """Every ref that leads to a commit, tags peeled."""
-    out = repo.run("for-each-ref", "--format=%(objectname) "
-                   "%(objecttype) %(*objectname) %(*objecttype) "
-                   "%(refname)")
+    out = repo.run(
+        "for-each-ref",
+        "--format=%(objectname) "
+        "%(objecttype) %(*objectname) %(*objecttype) "
+        "%(refname)",
+    )
     found = []
     for line in out.decode("utf-8", "surrogateescape").splitlines():
         oid, kind, peeled, peeled_kind, name = line.split(" ", 4)
@@ -373,14 +400,16 @@ def refs(repo: Repository) -> list[Ref]:
 
 def stash_entries(repo: Repository) -> list[str]:
     """Older stash entries live only in the reflog of refs/stash."""
-    out = repo.run("reflog", "show", "--format=%H", "refs/stash", "--",
-                   check=False)
+    out = repo.run(
+        "reflog", "show", "--format=%H", "refs/stash", "--", check=False
+    )
     return out.decode("ascii", "replace").split()
 
 
 def head(repo: Repository) -> str | None:
-    out = repo.run("rev-parse", "--verify", "-q", "HEAD^{commit}",
-                   check=False).strip()
+    out = repo.run(
+        "rev-parse", "--verify", "-q", "HEAD^{commit}", check=False
+    ).strip()
     return out.decode("ascii", "replace") or None
 
 
@@ -391,12 +420,16 @@ class CommitInfo(NamedTuple):
     subject: str
 
 
-def describe(repo: Repository, commits: list[str]) -> dict[str,
-                                                              CommitInfo]:
+def describe(repo: Repository, commits: list[str]) -> dict[str, CommitInfo]:
     """Author, date and subject of each commit, in one ``git log``."""
-    out = repo.run("log", "--no-walk=unsorted", "--stdin", "-z",
-                   "--format=%H%x1f%an%x1f%aI%x1f%s",
-                   stdin="".join(f"{c}\n" for c in commits).encode())
+    out = repo.run(
+        "log",
+        "--no-walk=unsorted",
+        "--stdin",
+        "-z",
+        "--format=%H%x1f%an%x1f%aI%x1f%s",
+        stdin="".join(f"{c}\n" for c in commits).encode(),
+    )
     found = {}
     for record in out.split(b"\0"):
         parts = record.decode("utf-8", "replace").split("\x1f", 3)

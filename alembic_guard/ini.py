@@ -11,6 +11,7 @@ no regular expression runs over a hostile line (configparser's option
 pattern is quadratic on long runs of white space). tests/test_ini.py
 holds this reading to configparser's.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -90,8 +91,7 @@ def _header(stripped: str) -> str | None:
 
 
 def _delimiter(stripped: str) -> int:
-    positions = [i for i in (stripped.find("="), stripped.find(":"))
-                 if i >= 0]
+    positions = [i for i in (stripped.find("="), stripped.find(":")) if i >= 0]
     return min(positions) if positions else -1
 
 
@@ -135,23 +135,32 @@ class _Reader:
             else:
                 self._option(section, line, stripped, indent)
         self._finish()
-        return Document(self.lines, self.options, self.comments,
-                        self.problems, self.sections, self.defaults)
+        return Document(
+            self.lines,
+            self.options,
+            self.comments,
+            self.problems,
+            self.sections,
+            self.defaults,
+        )
 
     def _enter(self, header: str, number: int) -> str:
         if header != DEFAULT:
             if header in self.seen:
                 self.problems.append(
-                    (number, f"section [{header}] appears twice"))
+                    (number, f"section [{header}] appears twice")
+                )
             self.seen.add(header)
             self.sections.setdefault(header, {})
         return header
 
-    def _option(self, section: str | None, line: Line, stripped: str,
-                indent: int) -> None:
+    def _option(
+        self, section: str | None, line: Line, stripped: str, indent: int
+    ) -> None:
         if section is None:
             self.problems.append(
-                (line.number, "no section header before this line"))
+                (line.number, "no section header before this line")
+            )
         at = _delimiter(stripped)
         if at <= 0:
             # A line without a delimiter leaves configparser continuing
@@ -165,9 +174,10 @@ class _Reader:
         self._finish()
         if (section, key) in self.seen:
             self.problems.append(
-                (line.number, f"option {key!r} appears twice in [{section}]"))
+                (line.number, f"option {key!r} appears twice in [{section}]")
+            )
         self.seen.add((section, key))
-        value = stripped[at + 1:].lstrip()
+        value = stripped[at + 1 :].lstrip()
         start = line.offset + indent + len(stripped) - len(value)
         self.pieces = [Traced.at(value, start)]
         self.head = (section, key, line.number, start)
@@ -222,8 +232,9 @@ def lookup_for(doc: Document, section: str | None, here: str) -> Lookup:
     return lookup
 
 
-def interpolate(raw: Traced, lookup: Lookup,
-                limit: int = EXPANSION_LIMIT) -> tuple[Traced, list[str]]:
+def interpolate(
+    raw: Traced, lookup: Lookup, limit: int = EXPANSION_LIMIT
+) -> tuple[Traced, list[str]]:
     """Expand ``raw`` as ``BasicInterpolation`` would.
 
     Where configparser would raise, carry on and say why (each problem
@@ -239,8 +250,9 @@ def interpolate(raw: Traced, lookup: Lookup,
 
 
 class _Expansion:
-    def __init__(self, out: Builder, lookup: Lookup, problems: list[str],
-                 limit: int) -> None:
+    def __init__(
+        self, out: Builder, lookup: Lookup, problems: list[str], limit: int
+    ) -> None:
         self.out = out
         self.lookup = lookup
         self.problems = problems
@@ -259,25 +271,26 @@ class _Expansion:
         closes = _Closes(text)
         flushed = pos = 0
         while (pct := text.find("%", pos)) >= 0:
-            follow = text[pct + 1:pct + 2]
+            follow = text[pct + 1 : pct + 2]
             close = closes.after(pct + 2) if follow == "(" else -1
             if follow == "%":
                 self.out.add(raw.slice(flushed, pct + 1))
                 flushed = pos = pct + 2
-            elif close > pct + 2 and text[close + 1:close + 2] == "s":
+            elif close > pct + 2 and text[close + 1 : close + 2] == "s":
                 self.out.add(raw.slice(flushed, pct))
                 self.reference(raw, pct, close, depth)
                 flushed = pos = close + 2
             else:
-                self.note("a malformed '%(name)s' reference"
-                          if follow == "(" else
-                          "a '%' that is not '%%' or '%(name)s'")
+                self.note(
+                    "a malformed '%(name)s' reference"
+                    if follow == "("
+                    else "a '%' that is not '%%' or '%(name)s'"
+                )
                 pos = pct + 1
         self.out.add(raw.slice(flushed, len(text)))
 
-    def reference(self, raw: Traced, pct: int, close: int,
-                  depth: int) -> None:
-        name = raw.text[pct + 2:close].lower()
+    def reference(self, raw: Traced, pct: int, close: int, depth: int) -> None:
+        name = raw.text[pct + 2 : close].lower()
         target = self.lookup(name)
         if target is None:
             self.note(f"'%({name})s' refers to no option")

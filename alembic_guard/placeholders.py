@@ -6,6 +6,7 @@ syntax, upper-case marker words, masks, and the documentation examples
 whose user and password are both generic words, such as Alembic's own
 ``driver://user:pass@localhost/dbname``.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,33 +15,72 @@ import re
 # run may hold its own opener, so a failed match stops at the next
 # opener: "{{" or "%(" repeated a million times stays linear.
 TEMPLATE = re.compile(
-    r"%\([^()%]*\)[sdr]"        # configparser / printf names
-    r"|%[sd]"                   # printf positional
-    r"|\$\{[^${}]*\}"           # shell ${X} and ${X:-default}
-    r"|\{\{[^{}]*\}\}"          # Jinja, Helm, Mustache {{ x }}
-    r"|\{%[^{%]*%\}"            # Jinja statements
-    r"|<%=?[^<%]*%>"            # ERB <%= x %>
-    r"|\$\([^()]*\)"             # shell $(command)
-    r"|\{[^{}]*\}"              # str.format {x}, f-string {a.b}
-    r"|<[^<>]*>"                # <password>
-    r"|\[\[[^\[\]]*\]\]"        # [[ x ]]
+    r"%\([^()%]*\)[sdr]"  # configparser / printf names
+    r"|%[sd]"  # printf positional
+    r"|\$\{[^${}]*\}"  # shell ${X} and ${X:-default}
+    r"|\{\{[^{}]*\}\}"  # Jinja, Helm, Mustache {{ x }}
+    r"|\{%[^{%]*%\}"  # Jinja statements
+    r"|<%=?[^<%]*%>"  # ERB <%= x %>
+    r"|\$\([^()]*\)"  # shell $(command)
+    r"|\{[^{}]*\}"  # str.format {x}, f-string {a.b}
+    r"|<[^<>]*>"  # <password>
+    r"|\[\[[^\[\]]*\]\]"  # [[ x ]]
 )
 SHELL_NAME = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
 MARKER = re.compile(r"[A-Z]+(?:_[A-Z]+)*")
-MARKER_WORDS = frozenset((
-    "PASSWORD", "PASSWD", "PASS", "PWD", "PW", "SECRET", "CHANGEME",
-    "REDACTED", "MASKED", "HIDDEN", "PLACEHOLDER", "TODO", "FIXME", "TBD",
-    "XXX", "NONE", "NULL", "EMPTY",
-))
+MARKER_WORDS = frozenset(
+    (
+        "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "PWD",
+        "PW",
+        "SECRET",
+        "CHANGEME",
+        "REDACTED",
+        "MASKED",
+        "HIDDEN",
+        "PLACEHOLDER",
+        "TODO",
+        "FIXME",
+        "TBD",
+        "XXX",
+        "NONE",
+        "NULL",
+        "EMPTY",
+    )
+)
 MASK = re.compile(r"[*xX•#.\-_?]+")
-GENERIC_USERS = frozenset((
-    "user", "username", "usr", "login", "name", "dbuser", "db_user",
-    "your_user", "youruser", "myuser", "your_username", "user_name",
-))
-GENERIC_PASSWORDS = frozenset((
-    "pass", "password", "passwd", "pwd", "pw", "secret", "your_password",
-    "yourpassword", "mypassword", "my_password",
-))
+GENERIC_USERS = frozenset(
+    (
+        "user",
+        "username",
+        "usr",
+        "login",
+        "name",
+        "dbuser",
+        "db_user",
+        "your_user",
+        "youruser",
+        "myuser",
+        "your_username",
+        "user_name",
+    )
+)
+GENERIC_PASSWORDS = frozenset(
+    (
+        "pass",
+        "password",
+        "passwd",
+        "pwd",
+        "pw",
+        "secret",
+        "your_password",
+        "yourpassword",
+        "mypassword",
+        "my_password",
+    )
+)
 
 
 def is_placeholder(password: str, user: str = "") -> bool:
@@ -56,8 +96,10 @@ def is_placeholder(password: str, user: str = "") -> bool:
         return True
     if MARKER.fullmatch(text) and ("_" in text or text in MARKER_WORDS):
         return True
-    return (text.lower() in GENERIC_PASSWORDS
-            and user.strip().lower() in GENERIC_USERS)
+    return (
+        text.lower() in GENERIC_PASSWORDS
+        and user.strip().lower() in GENERIC_USERS
+    )
 
 
 # The stand-in that alembic-guard fix writes, and that scan and advice

@@ -31,8 +31,9 @@ def hint(finding: Finding) -> str:
     if finding.context in ("python", "text"):
         return "read the URL from the environment instead"
     if finding.key and finding.key.endswith("url") and not finding.used_by:
-        name = placeholder_name(finding.section or MAIN_SECTION,
-                                finding.key, MAIN_SECTION)
+        name = placeholder_name(
+            finding.section or MAIN_SECTION, finding.key, MAIN_SECTION
+        )
         return f"replace the value with %({name})s: alembic-guard fix"
     return "move the password out of this file: alembic-guard fix"
 
@@ -77,7 +78,8 @@ def scrubbed(finding: Finding, scrub: Scrubber) -> Finding:
     # masking a part that happens to equal a password would only point
     # at it. Section and key names may hold one in a malformed file.
     return finding._replace(
-        section=None if finding.section is None
+        section=None
+        if finding.section is None
         else scrub.name(finding.section),
         key=None if finding.key is None else scrub.name(finding.key),
         used_by=tuple(scrub.name(u) for u in finding.used_by),

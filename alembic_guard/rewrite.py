@@ -8,6 +8,7 @@ is handed back for the ``.env`` file. A password written in another
 option and pulled in through ``%(name)s`` is deleted where it is
 written. A password in a comment is masked in place.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,10 @@ from alembic_guard.traced import Traced
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Sections that logging.config.fileConfig reads from alembic.ini.
-LOGGING = re.compile(r"loggers|handlers|formatters|(?:logger|handler"
-                     r"|formatter)_.*")
+LOGGING = re.compile(
+    r"loggers|handlers|formatters|(?:logger|handler"
+    r"|formatter)_.*"
+)
 
 
 class FixError(Exception):
@@ -56,12 +59,21 @@ class Rewrite(NamedTuple):
     doc: ini.Document
 
 
-def rewrite(text: str, path: str, main: str, settings: Settings,
-            scrub: Scrubber, override: str | None = None) -> Rewrite:
+def rewrite(
+    text: str,
+    path: str,
+    main: str,
+    settings: Settings,
+    scrub: Scrubber,
+    override: str | None = None,
+) -> Rewrite:
     """The fixed text of ``path``; unchanged when nothing is found."""
     doc = ini.read(text)
-    findings = [f for f in scan_text(text, path, scrub, "ini").findings
-                if not settings.allows(f.fingerprint, f.host)]
+    findings = [
+        f
+        for f in scan_text(text, path, scrub, "ini").findings
+        if not settings.allows(f.fingerprint, f.host)
+    ]
     if not findings:
         return Rewrite(text, [], [], doc)
     _readable(doc, path)
@@ -78,22 +90,30 @@ def rewrite(text: str, path: str, main: str, settings: Settings,
 def _readable(doc: ini.Document, path: str) -> None:
     for number, problem in doc.problems:
         if "twice" in problem or "no section" in problem:
-            raise FixError(f"{path}:{number}: {problem}; Alembic cannot "
-                           "read this file, fix it by hand first")
+            raise FixError(
+                f"{path}:{number}: {problem}; Alembic cannot "
+                "read this file, fix it by hand first"
+            )
 
 
 class _Plan:
-    def __init__(self, text: str, path: str, doc: ini.Document,
-                 main: str, findings: list[Finding]) -> None:
+    def __init__(
+        self,
+        text: str,
+        path: str,
+        doc: ini.Document,
+        main: str,
+        findings: list[Finding],
+    ) -> None:
         self.text = text
         self.path = path
         self.doc = doc
         self.main = main
         starts = [line.offset for line in doc.lines]
-        self.offsets = {starts[f.line - 1] + f.column - 1: f
-                        for f in findings}
-        self.values = {o for o, f in self.offsets.items()
-                       if f.context == "value"}
+        self.offsets = {starts[f.line - 1] + f.column - 1: f for f in findings}
+        self.values = {
+            o for o, f in self.offsets.items() if f.context == "value"
+        }
         self.here = os.path.dirname(os.path.abspath(path))
         self.found: list[tuple[ini.Option, str]] = []
         self.secret: set[int] = set()
@@ -106,8 +126,11 @@ class _Plan:
         for option in self.doc.options:
             lookup = ini.lookup_for(self.doc, option.section, self.here)
             value, problems = ini.interpolate(option.raw, lookup)
-            creds = [c for c in urls.find(value.text)
-                     if self._source(value, c.start, option) in self.values]
+            creds = [
+                c
+                for c in urls.find(value.text)
+                if self._source(value, c.start, option) in self.values
+            ]
             if not creds:
                 continue
             where = f"[{option.section}] {option.key}"
@@ -122,11 +145,14 @@ class _Plan:
             if problems:
                 raise FixError(
                     f"{self.path}:{option.line}: {where}: cannot work out "
-                    f"the URL Alembic reads ({(problems or ['?'])[0]})")
+                    f"the URL Alembic reads ({(problems or ['?'])[0]})"
+                )
             url = value.text.strip()
             if any(c in url for c in "\r\n\0"):
-                raise FixError(f"{self.path}:{option.line}: {where}: the "
-                               "URL spans several lines; join them first")
+                raise FixError(
+                    f"{self.path}:{option.line}: {where}: the "
+                    "URL spans several lines; join them first"
+                )
             self.found.append((option, url))
 
     @staticmethod
@@ -138,7 +164,8 @@ class _Plan:
         if override is not None and len(self.found) > 1:
             raise FixError(
                 f"{self.path}: --placeholder names one placeholder, but "
-                f"{len(self.found)} options hold passwords")
+                f"{len(self.found)} options hold passwords"
+            )
         taken: dict[str, str] = {}
         for option, url in self.found:
             section = option.section or ""
@@ -146,36 +173,44 @@ class _Plan:
             if LOGGING.fullmatch(section):
                 # logging.config.fileConfig reads the file with its own
                 # parser, which env.py cannot hand the value to.
-                raise FixError(f"{self.path}:{option.line}: {where}: "
-                               "logging configuration; fix it by hand")
-            name = override or placeholder_name(section, option.key,
-                                                self.main)
+                raise FixError(
+                    f"{self.path}:{option.line}: {where}: "
+                    "logging configuration; fix it by hand"
+                )
+            name = override or placeholder_name(section, option.key, self.main)
             target = self.main if section == ini.DEFAULT else section
             self._check_name(target, name, where, taken.get(name.lower()))
             taken[name.lower()] = where
             self.placeholders.append(
-                Placeholder(target, name, where, option.line, url))
+                Placeholder(target, name, where, option.line, url)
+            )
             self.edits.append(self._collapse(option, name))
 
-    def _check_name(self, target: str, name: str, where: str,
-                    other: str | None) -> None:
+    def _check_name(
+        self, target: str, name: str, where: str, other: str | None
+    ) -> None:
         if other is not None:
-            raise FixError(f"{self.path}: {other} and {where} would both "
-                           f"become %({name})s; rename a section or fix "
-                           "one by hand")
+            raise FixError(
+                f"{self.path}: {other} and {where} would both "
+                f"become %({name})s; rename a section or fix "
+                "one by hand"
+            )
         key = name.lower()
         if key in self.doc.sections.get(target, {}) or (
-                key in self.doc.defaults):
+            key in self.doc.defaults
+        ):
             raise FixError(
                 f"{self.path}: [{target}] already has an option {key}; "
-                "choose another name with --placeholder")
+                "choose another name with --placeholder"
+            )
 
     def _collapse(self, option: ini.Option, name: str) -> Edit:
         """The value becomes ``%(NAME)s``; continuation lines go, and
         comment or blank lines between them stay."""
         out = [f"%({name})s"]
         if option.raw.text.startswith("\n") and (
-                self.text[option.value_start - 1] not in " \t"):
+            self.text[option.value_start - 1] not in " \t"
+        ):
             # "key =" then the URL on the next line: keep "key = %(X)s"
             # readable rather than "key =%(X)s" (both parse the same).
             out.insert(0, " ")
@@ -190,9 +225,13 @@ class _Plan:
             if not stripped or stripped.startswith(ini.COMMENT_PREFIXES):
                 out.append(self.text[previous:end])
             previous = end
-        return Edit(option.value_start, option.value_end, "".join(out),
-                    f"[{option.section}] {option.key} = %({name})s",
-                    option.line)
+        return Edit(
+            option.value_start,
+            option.value_end,
+            "".join(out),
+            f"[{option.section}] {option.key} = %({name})s",
+            option.line,
+        )
 
     def holders(self) -> None:
         """Delete passwords written outside the replaced values."""
@@ -201,13 +240,18 @@ class _Plan:
             if any(lo <= source < hi for lo, hi in spans):
                 continue
             end = source + 1
-            if self.text[source:source + 2] == "%%":
+            if self.text[source : source + 2] == "%%":
                 end += 1
             line = self._line(source)
-            self.edits.append(Edit(
-                source, end, "",
-                f"password removed (used by {self.users[source]})",
-                line))
+            self.edits.append(
+                Edit(
+                    source,
+                    end,
+                    "",
+                    f"password removed (used by {self.users[source]})",
+                    line,
+                )
+            )
 
     def comments(self) -> None:
         """Mask passwords outside values: comments, unreadable lines."""
@@ -220,9 +264,15 @@ class _Plan:
             line = self.doc.lines[finding.line - 1]
             for cred in urls.find(line.text):
                 if line.offset + cred.start == offset:
-                    self.edits.append(Edit(
-                        offset, line.offset + cred.end, MASK,
-                        "password masked in a comment", finding.line))
+                    self.edits.append(
+                        Edit(
+                            offset,
+                            line.offset + cred.end,
+                            MASK,
+                            "password masked in a comment",
+                            finding.line,
+                        )
+                    )
 
     def _line(self, offset: int) -> int:
         number = 1
@@ -239,7 +289,7 @@ def _apply(text: str, edits: list[Edit]) -> str:
     for edit in sorted(edits, key=lambda e: e.start):
         if edit.start < pos:
             continue
-        out.append(text[pos:edit.start])
+        out.append(text[pos : edit.start])
         out.append(edit.text)
         pos = edit.end
     out.append(text[pos:])
@@ -248,8 +298,13 @@ def _apply(text: str, edits: list[Edit]) -> str:
 
 def _verify(new: str, path: str, settings: Settings) -> None:
     """A fixer that leaves a password behind must say so, not succeed."""
-    left = [f for f in scan_text(new, path, Scrubber(), "ini").findings
-            if not settings.allows(f.fingerprint, f.host)]
+    left = [
+        f
+        for f in scan_text(new, path, Scrubber(), "ini").findings
+        if not settings.allows(f.fingerprint, f.host)
+    ]
     if left:
-        raise FixError(f"{path}:{left[0].line}: cannot remove this "
-                       "password automatically; fix it by hand")
+        raise FixError(
+            f"{path}:{left[0].line}: cannot remove this "
+            "password automatically; fix it by hand"
+        )

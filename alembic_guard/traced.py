@@ -1,4 +1,5 @@
 """Strings that remember where each character came from in the source."""
+
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -48,8 +49,11 @@ class Traced:
             if lo < hi:
                 shifted = None if src is None else src + lo - rstart
                 part.runs.append((lo - start, shifted))
-        part.opaque = [(max(s, start) - start, min(e, end) - start)
-                       for s, e in self.opaque if s < end and e > start]
+        part.opaque = [
+            (max(s, start) - start, min(e, end) - start)
+            for s, e in self.opaque
+            if s < end and e > start
+        ]
         return part
 
     def source_of(self, index: int) -> int | None:
@@ -79,7 +83,7 @@ class Traced:
                 break
             if oend <= pos:
                 continue
-            kept.append(self.text[pos:max(ostart, pos)])
+            kept.append(self.text[pos : max(ostart, pos)])
             pos = max(pos, oend)
         kept.append(self.text[pos:end])
         return "".join(kept)
@@ -87,8 +91,9 @@ class Traced:
     def rstrip(self) -> Traced:
         text = self.text.rstrip()
         runs = [r for r in self.runs if r[0] < len(text)]
-        opaque = [(s, min(e, len(text))) for s, e in self.opaque
-                  if s < len(text)]
+        opaque = [
+            (s, min(e, len(text))) for s, e in self.opaque if s < len(text)
+        ]
         return Traced(text, runs, opaque)
 
 

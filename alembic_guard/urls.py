@@ -8,13 +8,15 @@ hosts, TNS descriptors and spaces are all read. Where the split between
 password and host is ambiguous, the password is taken as long as it can
 be, so that a masked URL never shows part of one.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
 from urllib.parse import unquote, unquote_plus
 
 SCHEME_CHARS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-_")
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-_"
+)
 QUERY_PASSWORD_KEYS = frozenset(("password", "passwd", "pwd"))
 ODBC_PASSWORD_KEYS = frozenset(("pwd", "password"))
 QUOTES = "\"'`"
@@ -40,7 +42,7 @@ def find(text: str) -> list[Credential]:
     starts = _url_starts(text)
     for i, (begin, after) in enumerate(starts):
         end = starts[i + 1][0] if i + 1 < len(starts) else len(text)
-        quote = text[begin - 1:begin] if begin else ""
+        quote = text[begin - 1 : begin] if begin else ""
         if quote and quote in QUOTES:
             end = _closing(text, quote, after, end)
         found.extend(_parse(text, begin, after, end))
@@ -80,8 +82,7 @@ def _url_starts(text: str) -> list[tuple[int, int]]:
     return starts
 
 
-def _parse(text: str, begin: int, after: int,
-           end: int) -> list[Credential]:
+def _parse(text: str, begin: int, after: int, end: int) -> list[Credential]:
     found = []
     query_from = after
     user, host = "", _host(text, after, end)
@@ -94,9 +95,18 @@ def _parse(text: str, begin: int, after: int,
             query_from = last_at + 1
         if credential is not None:
             start, stop = credential
-            found.append(Credential(
-                "userinfo-password", start, stop, unquote(text[start:stop]),
-                user, host, begin, end))
+            found.append(
+                Credential(
+                    "userinfo-password",
+                    start,
+                    stop,
+                    unquote(text[start:stop]),
+                    user,
+                    host,
+                    begin,
+                    end,
+                )
+            )
     question = text.find("?", query_from, end)
     if question >= 0:
         found.extend(_query(text, question + 1, end, user, host, begin))
@@ -114,8 +124,9 @@ def _split_at(text: str, first: int, end: int) -> int:
     return last
 
 
-def _userinfo(text: str, after: int,
-              userinfo: str) -> tuple[str | None, tuple[int, int] | None]:
+def _userinfo(
+    text: str, after: int, userinfo: str
+) -> tuple[str | None, tuple[int, int] | None]:
     """The user and the password span, or (None, None) if ``userinfo``
     cannot be one (it holds a path, or is prose)."""
     colon = userinfo.find(":")
@@ -126,9 +137,9 @@ def _userinfo(text: str, after: int,
         return None, None
     if colon < 0:
         return user, None
-    password = userinfo[colon + 1:]
+    password = userinfo[colon + 1 :]
     digits = len(password) - len(password.lstrip("0123456789"))
-    if digits and password[digits:digits + 1] == "/":
+    if digits and password[digits : digits + 1] == "/":
         # host:port/path@... : a port, not a password.
         return None, None
     if not unquote(password).strip():
@@ -147,8 +158,9 @@ def _host(text: str, start: int, end: int) -> str:
     return text[start:stop].strip()
 
 
-def _query(text: str, start: int, end: int, user: str, host: str,
-           begin: int) -> list[Credential]:
+def _query(
+    text: str, start: int, end: int, user: str, host: str, begin: int
+) -> list[Credential]:
     found = []
     pos = start
     while pos <= end:
@@ -159,28 +171,54 @@ def _query(text: str, start: int, end: int, user: str, host: str,
         vstart = text.find("=", pos, stop) + 1 if eq else stop
         raw = text[vstart:stop].rstrip()
         if eq and key in QUERY_PASSWORD_KEYS and raw.strip():
-            found.append(Credential(
-                "query-password", vstart, vstart + len(raw),
-                unquote_plus(raw), user, host, begin, end))
+            found.append(
+                Credential(
+                    "query-password",
+                    vstart,
+                    vstart + len(raw),
+                    unquote_plus(raw),
+                    user,
+                    host,
+                    begin,
+                    end,
+                )
+            )
         elif eq and key == "odbc_connect":
-            found.extend(_odbc(text, vstart, vstart + len(raw), host,
-                               begin, end))
+            found.extend(
+                _odbc(text, vstart, vstart + len(raw), host, begin, end)
+            )
         pos = stop + 1
     return found
 
 
-def _odbc(text: str, start: int, stop: int, host: str, begin: int,
-          end: int) -> list[Credential]:
+def _odbc(
+    text: str, start: int, stop: int, host: str, begin: int, end: int
+) -> list[Credential]:
     entries = _odbc_entries(unquote_plus(text[start:stop]))
-    user = next((value for key, value, _, _ in entries
-                 if key in ("uid", "user id", "user")), "")
+    user = next(
+        (
+            value
+            for key, value, _, _ in entries
+            if key in ("uid", "user id", "user")
+        ),
+        "",
+    )
     found = []
     walker = _Encoded(text, start, stop)
     for key, value, at, until in entries:
         if key in ODBC_PASSWORD_KEYS and value:
-            found.append(Credential(
-                "odbc-password", walker.index(at), walker.index(until),
-                value, user, host, begin, end))
+            found.append(
+                Credential(
+                    "odbc-password",
+                    walker.index(at),
+                    walker.index(until),
+                    value,
+                    user,
+                    host,
+                    begin,
+                    end,
+                )
+            )
     return found
 
 
@@ -209,7 +247,7 @@ def _odbc_entries(conn: str) -> list[tuple[str, str, int, int]]:
             semi = conn.find(";", vpos)
             semi = len(conn) if semi < 0 else semi
             value, pos = conn[vpos:semi].strip(), semi + 1
-        until = pos - 1 if conn[pos - 1:pos] == ";" else len(conn)
+        until = pos - 1 if conn[pos - 1 : pos] == ";" else len(conn)
         pairs.append((key, value, vpos, until))
     return pairs
 
@@ -253,8 +291,15 @@ class _Encoded:
         lead = self._byte(self.pos)
         if lead is None:
             return 1
-        extra = (1 if 0xC0 <= lead < 0xE0 else 2 if 0xE0 <= lead < 0xF0
-                 else 3 if 0xF0 <= lead < 0xF8 else 0)
+        extra = (
+            1
+            if 0xC0 <= lead < 0xE0
+            else 2
+            if 0xE0 <= lead < 0xF0
+            else 3
+            if 0xF0 <= lead < 0xF8
+            else 0
+        )
         width = 3
         while extra:
             follow = self._byte(self.pos + width)
@@ -265,9 +310,12 @@ class _Encoded:
         return width
 
     def _byte(self, pos: int) -> int | None:
-        digits = self.text[pos + 1:pos + 3]
-        if (self.text[pos:pos + 1] != "%" or pos + 3 > self.stop
-                or len(digits) != 2
-                or not all(c in HEX_DIGITS for c in digits)):
+        digits = self.text[pos + 1 : pos + 3]
+        if (
+            self.text[pos : pos + 1] != "%"
+            or pos + 3 > self.stop
+            or len(digits) != 2
+            or not all(c in HEX_DIGITS for c in digits)
+        ):
             return None
         return int(digits, 16)

@@ -1,4 +1,5 @@
 """Shared fixtures: throwaway git repositories with a fixed identity."""
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,19 @@ ROOT = Path(__file__).resolve().parent.parent
 # What a copy of this project for pre-commit leaves out: caches, builds,
 # and the lead's unmerged README parts.
 COPY_IGNORE = shutil.ignore_patterns(
-    ".git", "__pycache__", "*.egg-info", ".mypy_cache", ".pytest_cache",
-    ".ruff_cache", ".hypothesis", "build", "dist", ".coverage*",
-    "docs-parts", "*.pyc")
+    ".git",
+    "__pycache__",
+    "*.egg-info",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    "build",
+    "dist",
+    ".coverage*",
+    "docs-parts",
+    "*.pyc",
+)
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Test Author",
     "GIT_AUTHOR_EMAIL": "author@example.invalid",
@@ -32,11 +43,18 @@ def git(repo: Path | str, *args: str, input: bytes | None = None) -> str:
     env.update(IDENTITY)
     env["GIT_CONFIG_NOSYSTEM"] = "1"
     env["HOME"] = str(Path(repo).parent)
-    proc = subprocess.run(["git", *args], cwd=repo, input=input,
-                          capture_output=True, env=env, check=False)
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        input=input,
+        capture_output=True,
+        env=env,
+        check=False,
+    )
     if proc.returncode != 0:
         raise AssertionError(
-            f"git {' '.join(args)}: {proc.stderr.decode(errors='replace')}")
+            f"git {' '.join(args)}: {proc.stderr.decode(errors='replace')}"
+        )
     return proc.stdout.decode("utf-8", "surrogateescape")
 
 
@@ -95,3 +113,26 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """pre-commit's store, shared so each hook environment is built once
     per session (it pip-installs the project copy)."""
     return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def as_user(
+    cwd: Path, *command: str, home: Path | None = None
+) -> tuple[int, str]:
+    """Run ``command`` as a user would in ``cwd`` (fixed identity, no
+    colour, pre-commit's store in ``home``); exit status and stdout and
+    stderr together."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        IDENTITY, GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1", HOME=str(cwd.parent)
+    )
+    if home is not None:
+        env["PRE_COMMIT_HOME"] = str(home)
+    proc = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env,
+        check=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    return proc.returncode, proc.stdout.decode("utf-8", "replace")

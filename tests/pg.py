@@ -7,6 +7,7 @@ password matters, and trust on its private Unix socket for setting up
 databases. initdb refuses to run as root, so as root the server runs as
 the ``postgres`` system user from a folder that user owns.
 """
+
 from __future__ import annotations
 
 import glob
@@ -35,17 +36,38 @@ class Server(NamedTuple):
 
     def url(self, database: str, driver: str = "psycopg2") -> str:
         """The URL as Alembic must see it (before configparser)."""
-        return (f"postgresql+{driver}://{USER}:{quote(PASSWORD, safe='')}"
-                f"@127.0.0.1:{self.port}/{database}")
+        return (
+            f"postgresql+{driver}://{USER}:{quote(PASSWORD, safe='')}"
+            f"@127.0.0.1:{self.port}/{database}"
+        )
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         proc = subprocess.run(
-            _wrap(self.as_user, [
-                os.path.join(self.bin_dir, "psql"), "-X", "-q", "-A",
-                "-t", "-v", "ON_ERROR_STOP=1", "-h", self.socket_dir, "-p",
-                str(self.port), "-U", "postgres", "-d", database, "-c",
-                sql]),
-            capture_output=True, check=False)
+            _wrap(
+                self.as_user,
+                [
+                    os.path.join(self.bin_dir, "psql"),
+                    "-X",
+                    "-q",
+                    "-A",
+                    "-t",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-h",
+                    self.socket_dir,
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    "-d",
+                    database,
+                    "-c",
+                    sql,
+                ],
+            ),
+            capture_output=True,
+            check=False,
+        )
         if proc.returncode != 0:
             raise AssertionError(proc.stderr.decode(errors="replace"))
         return proc.stdout.decode().strip()
@@ -58,13 +80,19 @@ class Server(NamedTuple):
         """The tables in ``database``, read over TCP with the password."""
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port,
-                                user=USER, password=PASSWORD,
-                                dbname=database)
+        conn = psycopg2.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user=USER,
+            password=PASSWORD,
+            dbname=database,
+        )
         try:
             with conn.cursor() as cur:
-                cur.execute("SELECT tablename FROM pg_tables "
-                            "WHERE schemaname = 'public'")
+                cur.execute(
+                    "SELECT tablename FROM pg_tables "
+                    "WHERE schemaname = 'public'"
+                )
                 return {row[0] for row in cur.fetchall()}
         finally:
             conn.close()
@@ -105,11 +133,13 @@ def _wrap(prefix: list[str], command: list[str]) -> list[str]:
 
 
 def _run(command: list[str]) -> None:
-    proc = subprocess.run(command, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, check=False)
+    proc = subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False
+    )
     if proc.returncode != 0:
         raise AssertionError(
-            f"{command[-1]}: {proc.stdout.decode(errors='replace')}")
+            f"{command[-1]}: {proc.stdout.decode(errors='replace')}"
+        )
 
 
 def _prepare(root: str, as_user: list[str]) -> None:
@@ -135,23 +165,63 @@ def postgres() -> Iterator[Server]:
     os.mkdir(os.path.join(root, "sock"))
     _prepare(root, as_user)
     data = os.path.join(root, "data")
-    server = Server(_free_port(), os.path.join(root, "sock"), binaries,
-                    as_user)
-    _run(_wrap(as_user, [
-        os.path.join(binaries, "initdb"), "-D", data, "-U", "postgres",
-        "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-        "--locale=C"]))
-    options = (f"-c listen_addresses=127.0.0.1 -p {server.port} "
-               f"-c unix_socket_directories={server.socket_dir} -c fsync=off")
-    _run(_wrap(as_user, [
-        os.path.join(binaries, "pg_ctl"), "-D", data, "-w", "-l",
-        os.path.join(root, "log"), "-o", options, "start"]))
+    server = Server(
+        _free_port(), os.path.join(root, "sock"), binaries, as_user
+    )
+    _run(
+        _wrap(
+            as_user,
+            [
+                os.path.join(binaries, "initdb"),
+                "-D",
+                data,
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+        )
+    )
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {server.port} "
+        f"-c unix_socket_directories={server.socket_dir} -c fsync=off"
+    )
+    _run(
+        _wrap(
+            as_user,
+            [
+                os.path.join(binaries, "pg_ctl"),
+                "-D",
+                data,
+                "-w",
+                "-l",
+                os.path.join(root, "log"),
+                "-o",
+                options,
+                "start",
+            ],
+        )
+    )
     try:
         literal = PASSWORD.replace("'", "''")
         server.psql(f"CREATE ROLE {USER} LOGIN PASSWORD '{literal}'")
         yield server
     finally:
-        _run(_wrap(as_user, [os.path.join(binaries, "pg_ctl"), "-D",
-                             data, "-m", "fast", "-w", "stop"]))
+        _run(
+            _wrap(
+                as_user,
+                [
+                    os.path.join(binaries, "pg_ctl"),
+                    "-D",
+                    data,
+                    "-m",
+                    "fast",
+                    "-w",
+                    "stop",
+                ],
+            )
+        )
         shutil.rmtree(root, ignore_errors=True)
-

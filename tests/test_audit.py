@@ -1,4 +1,5 @@
 """``alembic-guard audit`` over real repositories built in the tests."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ SAFE = "[alembic]\nsqlalchemy.url = %(DB_URL)s\n"
 SECRETS = (PASSWORD, OTHER, "S0mmer-latin\xe9", "Merge-only-pw9")
 
 
-def audit(capsys: pytest.CaptureFixture[str], *args: str
-          ) -> tuple[int, str, str]:
+def audit(
+    capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
     """Run the audit in-process; assert no password got out."""
     status = main(["audit", "--quiet", *args])
     out, err = capsys.readouterr()
@@ -31,8 +33,9 @@ def audit(capsys: pytest.CaptureFixture[str], *args: str
     return status, out, err
 
 
-def report(capsys: pytest.CaptureFixture[str], *args: str
-           ) -> tuple[int, dict[str, Any], str]:
+def report(
+    capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, dict[str, Any], str]:
     status, out, err = audit(capsys, "--format", "json", *args)
     return status, json.loads(out), err
 
@@ -42,7 +45,8 @@ def by_host(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_attribution_first_removed_refs(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     start = commit(repo, {"README": "x\n"}, "start")
     added = commit(repo, {"alembic.ini": LEAKY}, "add db config")
     git(repo, "tag", "-a", "v1", "-m", "release")
@@ -63,17 +67,22 @@ def test_attribution_first_removed_refs(
     assert old["refs"] == ["refs/tags/v1"]
     assert old["at_head"] is False and old["status"] == "history"
     assert old["redacted"] == "postgresql://app:***@db/app"
-    assert old["locations"] == [{
-        "path": "alembic.ini", "line": 2,
-        "column": LEAKY.splitlines()[1].index(PASSWORD) + 1,
-        "section": "alembic", "key": "sqlalchemy.url", "commit": added}]
+    assert old["locations"] == [
+        {
+            "path": "alembic.ini",
+            "line": 2,
+            "column": LEAKY.splitlines()[1].index(PASSWORD) + 1,
+            "section": "alembic",
+            "key": "sqlalchemy.url",
+            "commit": added,
+        }
+    ]
     assert branch["first_commit"]["commit"] == side
     assert branch["refs"] == ["refs/heads/feature"]
     assert branch["removed_in"] is None
 
 
-def test_text_report(repo: Path, capsys: pytest.CaptureFixture[str]
-                     ) -> None:
+def test_text_report(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     added = commit(repo, {"alembic.ini": LEAKY}, "add db config")
     removed = commit(repo, {"alembic.ini": SAFE}, "drop password")
     commit(repo, {"env/alembic.ini": LEAKY2}, "second")
@@ -91,8 +100,7 @@ def test_text_report(repo: Path, capsys: pytest.CaptureFixture[str]
     assert "audited 3 commit(s)" in err
 
 
-def test_clean_history(repo: Path, capsys: pytest.CaptureFixture[str]
-                       ) -> None:
+def test_clean_history(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     commit(repo, {"alembic.ini": SAFE}, "safe")
     status, out, err = audit(capsys)
     assert (status, out) == (0, "")
@@ -143,8 +151,9 @@ def _orphan(repo: Path) -> str:
     commit(repo, {"README": "x\n"}, "start")
     git(repo, "checkout", "-q", "--orphan", "pages")
     git(repo, "rm", "-rq", "--cached", ".")
-    found = commit(repo, {"site.cfg": LEAKY.replace("[alembic]",
-                                                    "[db]")}, "orphan")
+    found = commit(
+        repo, {"site.cfg": LEAKY.replace("[alembic]", "[db]")}, "orphan"
+    )
     git(repo, "checkout", "-q", "-f", "main")
     return found
 
@@ -169,24 +178,34 @@ def _stash(repo: Path) -> str:
 
 
 def _pyproject_and_env(repo: Path) -> str:
-    return commit(repo, {"migrations/env.py": (
-        "URL = 'postgresql://app:" + PASSWORD + "@db/app'\n")}, "env.py")
+    return commit(
+        repo,
+        {
+            "migrations/env.py": (
+                "URL = 'postgresql://app:" + PASSWORD + "@db/app'\n"
+            )
+        },
+        "env.py",
+    )
 
 
-@pytest.mark.parametrize("build", [
-    pytest.param(_deleted, id="deleted-later"),
-    pytest.param(_renamed, id="renamed"),
-    pytest.param(_copied, id="copied"),
-    pytest.param(_other_branch, id="other-branch"),
-    pytest.param(_tag_only, id="tag-only"),
-    pytest.param(_orphan, id="orphan-branch"),
-    pytest.param(_remote_tracking, id="remote-tracking-ref"),
-    pytest.param(_stash, id="older-stash-entry"),
-    pytest.param(_pyproject_and_env, id="env-py"),
-])
-def test_found_wherever_it_hides(repo: Path,
-                                 capsys: pytest.CaptureFixture[str],
-                                 build: Any) -> None:
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(_deleted, id="deleted-later"),
+        pytest.param(_renamed, id="renamed"),
+        pytest.param(_copied, id="copied"),
+        pytest.param(_other_branch, id="other-branch"),
+        pytest.param(_tag_only, id="tag-only"),
+        pytest.param(_orphan, id="orphan-branch"),
+        pytest.param(_remote_tracking, id="remote-tracking-ref"),
+        pytest.param(_stash, id="older-stash-entry"),
+        pytest.param(_pyproject_and_env, id="env-py"),
+    ],
+)
+def test_found_wherever_it_hides(
+    repo: Path, capsys: pytest.CaptureFixture[str], build: Any
+) -> None:
     expected = build(repo)
     status, doc, _ = report(capsys)
     assert status == 1
@@ -195,7 +214,8 @@ def test_found_wherever_it_hides(repo: Path,
 
 
 def test_credential_only_in_merge_result(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     commit(repo, {"alembic.ini": SAFE, "README": "x\n"}, "start")
     git(repo, "checkout", "-q", "-b", "side")
     commit(repo, {"side.txt": "s\n"}, "side work")
@@ -218,7 +238,8 @@ def test_credential_only_in_merge_result(
 
 
 def test_merged_side_branch_keeps_its_own_first_commit(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     commit(repo, {"README": "x\n"}, "start")
     git(repo, "checkout", "-q", "-b", "side")
     side = commit(repo, {"alembic.ini": LEAKY}, "side leak")
@@ -230,14 +251,16 @@ def test_merged_side_branch_keeps_its_own_first_commit(
     assert doc["credentials"][0]["first_commit"]["commit"] == side
 
 
-def test_non_utf8_path_and_content(repo: Path,
-                                   capsys: pytest.CaptureFixture[str]
-                                   ) -> None:
+def test_non_utf8_path_and_content(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     name = os.fsdecode(b"caf\xe9 dir/na\nme.ini")
     if os.fsencode(name) != b"caf\xe9 dir/na\nme.ini":  # pragma: no cover
         pytest.skip("file system cannot hold the name")
-    data = ("[alembic]\nsqlalchemy.url = postgresql://app:S0mmer-latin"
-            "\xe9@db/app\n").encode("latin-1")
+    data = (
+        "[alembic]\nsqlalchemy.url = postgresql://app:S0mmer-latin"
+        "\xe9@db/app\n"
+    ).encode("latin-1")
     found = commit(repo, {name: data}, "latin-1")
     status, doc, _ = report(capsys)
     assert status == 1
@@ -248,17 +271,20 @@ def test_non_utf8_path_and_content(repo: Path,
 
 
 def test_paths_with_spaces_and_newlines(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    found = commit(repo, {"my configs/line\nbreak/alembic.ini": LEAKY},
-                   "odd names")
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    found = commit(
+        repo, {"my configs/line\nbreak/alembic.ini": LEAKY}, "odd names"
+    )
     status, out, _ = audit(capsys)
     assert status == 1
     assert "my configs/line\\nbreak/alembic.ini:2:" in out
     assert found[:12] in out
 
 
-def test_each_blob_scanned_once(repo: Path,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_each_blob_scanned_once(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     commit(repo, {"a/alembic.ini": LEAKY, "b/alembic.ini": LEAKY}, "two")
     commit(repo, {"c/alembic.ini": LEAKY}, "three")
     git(repo, "checkout", "-q", "-b", "again")
@@ -268,12 +294,16 @@ def test_each_blob_scanned_once(repo: Path,
     assert doc["blobs"] == 1
     [cred] = doc["credentials"]
     assert {p["path"] for p in cred["locations"]} == {
-        "a/alembic.ini", "b/alembic.ini", "c/alembic.ini", "d/alembic.ini"}
+        "a/alembic.ini",
+        "b/alembic.ini",
+        "c/alembic.ini",
+        "d/alembic.ini",
+    }
 
 
-def test_rev_range_limits_commits(repo: Path,
-                                  capsys: pytest.CaptureFixture[str]
-                                  ) -> None:
+def test_rev_range_limits_commits(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     commit(repo, {"alembic.ini": LEAKY}, "old leak")
     git(repo, "checkout", "-q", "-b", "topic")
     new = commit(repo, {"prod.ini": LEAKY2}, "new leak")
@@ -285,21 +315,28 @@ def test_rev_range_limits_commits(repo: Path,
     assert (status, doc["credentials"]) == (0, [])
 
 
-def test_allow_list_of_the_work_tree(repo: Path,
-                                     capsys: pytest.CaptureFixture[str]
-                                     ) -> None:
-    commit(repo, {"alembic.ini": LEAKY, "deploy/prod.ini": LEAKY2,
-                  "tests/fixtures/alembic.ini": LEAKY2.replace("db2",
-                                                               "db3"),
-                  "setup.cfg": "[alembic-guard]\nallow-hosts = db\n"
-                               "exclude = tests/*\n"}, "settings")
+def test_allow_list_of_the_work_tree(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commit(
+        repo,
+        {
+            "alembic.ini": LEAKY,
+            "deploy/prod.ini": LEAKY2,
+            "tests/fixtures/alembic.ini": LEAKY2.replace("db2", "db3"),
+            "setup.cfg": "[alembic-guard]\nallow-hosts = db\n"
+            "exclude = tests/*\n",
+        },
+        "settings",
+    )
     status, doc, _ = report(capsys)
     assert status == 1
     assert set(by_host(doc)) == {"db2"}
 
 
-def test_bare_repository(tmp_path: Path,
-                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_bare_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     work = init_repo(tmp_path / "work")
     found = commit(work, {"alembic.ini": LEAKY}, "leak")
     bare = tmp_path / "bare.git"
@@ -312,8 +349,10 @@ def test_bare_repository(tmp_path: Path,
 
 
 def test_bundle_file_cloned_and_removed(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     work = init_repo(tmp_path / "work")
     found = commit(work, {"alembic.ini": LEAKY}, "leak")
     commit(work, {"alembic.ini": SAFE}, "fix")
@@ -331,34 +370,46 @@ def test_bundle_file_cloned_and_removed(
     assert list(scratch.iterdir()) == []
 
 
-def test_shallow_clone_said(tmp_path: Path,
-                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_shallow_clone_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     work = init_repo(tmp_path / "work")
     commit(work, {"alembic.ini": LEAKY}, "old")
     commit(work, {"alembic.ini": LEAKY + "# edit\n"}, "edit")
     shallow = tmp_path / "shallow"
-    git(tmp_path, "clone", "-q", "--depth", "1",
-        f"file://{work}", str(shallow))
+    git(
+        tmp_path, "clone", "-q", "--depth", "1", f"file://{work}", str(shallow)
+    )
     status, doc, err = report(capsys, str(shallow))
     assert status == 1
     assert "shallow clone" in err
     assert doc["commits"] == 1
 
 
-def test_empty_repository(repo: Path,
-                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_repository(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status, out, err = audit(capsys)
     assert (status, out) == (0, "")
     assert "empty repository" in err
 
 
-def test_submodule_not_recursed(tmp_path: Path,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_submodule_not_recursed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     inner = init_repo(tmp_path / "inner")
     commit(inner, {"alembic.ini": LEAKY}, "inner leak")
     outer = init_repo(tmp_path / "outer")
-    git(outer, "-c", "protocol.file.allow=always", "submodule", "add",
-        "-q", str(inner), "inner")
+    git(
+        outer,
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        str(inner),
+        "inner",
+    )
     git(outer, "commit", "-q", "-m", "submodule")
     status, out, err = audit(capsys, str(outer))
     assert (status, out) == (0, "")
@@ -366,15 +417,17 @@ def test_submodule_not_recursed(tmp_path: Path,
 
 
 def test_blob_over_limit_skipped_with_note(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     commit(repo, {"alembic.ini": LEAKY}, "leak")
     status, out, err = audit(capsys, "--max-bytes", "10")
     assert (status, out) == (2, "")
     assert "over the 10 byte limit; skipped" in err
 
 
-def test_not_a_repository(tmp_path: Path,
-                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_not_a_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status, out, err = audit(capsys, str(tmp_path))
     assert (status, out) == (2, "")
     assert len(err.strip().splitlines()) == 1
@@ -388,19 +441,20 @@ def test_bad_range(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert err.startswith("alembic-guard: .: git log failed")
 
 
-def test_output_file(repo: Path, capsys: pytest.CaptureFixture[str],
-                     tmp_path: Path) -> None:
+def test_output_file(
+    repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     commit(repo, {"alembic.ini": LEAKY}, "leak")
     target = tmp_path / "report.json"
-    status, out, _ = audit(capsys, "--format", "json", "--output",
-                           str(target))
+    status, out, _ = audit(capsys, "--format", "json", "--output", str(target))
     assert (status, out) == (1, "")
     assert PASSWORD not in target.read_text()
     assert json.loads(target.read_text())["credentials"]
 
 
 def test_password_in_commit_message_masked(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     commit(repo, {"alembic.ini": LEAKY}, f"add {PASSWORD} for now")
     status, out, _ = audit(capsys)
     assert status == 1
@@ -421,7 +475,8 @@ def test_progress_only_when_enabled(tmp_path: Path) -> None:
 
 
 def test_no_progress_when_not_a_terminal(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     commit(repo, {"alembic.ini": LEAKY}, "leak")
     main(["audit"])
     err = capsys.readouterr().err

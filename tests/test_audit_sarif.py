@@ -1,5 +1,6 @@
 """SARIF output against the official schema, and the purge file run
 through the real ``git filter-repo``."""
+
 from __future__ import annotations
 
 import json
@@ -20,16 +21,21 @@ DATA = Path(__file__).resolve().parent / "data"
 PASSWORD = "S4rif-purge-pw"
 SHORT = "abc"
 LEAKY = f"[alembic]\nsqlalchemy.url = postgresql://app:{PASSWORD}@db/app\n"
-TRICKY = ("[alembic]\n"
-          f"sqlalchemy.url = postgresql://{SHORT}:{SHORT}@db/abc\n"
-          "# abc is also an ordinary word here\n")
+TRICKY = (
+    "[alembic]\n"
+    f"sqlalchemy.url = postgresql://{SHORT}:{SHORT}@db/abc\n"
+    "# abc is also an ordinary word here\n"
+)
 ARROW = "[db]\nurl = postgresql://arr:Xy==>z9@db/app\n"
-ODBC = ("[alembic]\nsqlalchemy.url = mssql+pyodbc:///?odbc_connect="
-        "DRIVER%%3D{ODBC}%%3BPWD%%3DS3cret%%3D%%3D%%3E%%3B\n")
+ODBC = (
+    "[alembic]\nsqlalchemy.url = mssql+pyodbc:///?odbc_connect="
+    "DRIVER%%3D{ODBC}%%3BPWD%%3DS3cret%%3D%%3D%%3E%%3B\n"
+)
 
 
-def run_audit(capsys: pytest.CaptureFixture[str], *args: str
-              ) -> tuple[int, str, str]:
+def run_audit(
+    capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
     status = main(["audit", "--quiet", *args])
     out, err = capsys.readouterr()
     assert PASSWORD not in out + err
@@ -44,10 +50,12 @@ def sarif(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
 
 
 def test_sarif_validates_against_official_schema(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
-    first = commit(repo, {"db/alembic.ini": LEAKY,
-                          "space dir/x.ini": LEAKY}, "leak")
+    first = commit(
+        repo, {"db/alembic.ini": LEAKY, "space dir/x.ini": LEAKY}, "leak"
+    )
     commit(repo, {"db/alembic.ini": "[alembic]\n"}, "remove")
 
     document = sarif(capsys)
@@ -65,8 +73,7 @@ def test_sarif_validates_against_official_schema(
         assert result["level"] == "error"
         assert "***" in result["message"]["text"]
         assert result["properties"]["commit"] == first
-        assert driver["rules"][result["ruleIndex"]]["id"] == \
-            result["ruleId"]
+        assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
         location = result["locations"][0]["physicalLocation"]
         uris.add(location["artifactLocation"]["uri"])
         assert location["region"]["startLine"] == 2
@@ -74,12 +81,15 @@ def test_sarif_validates_against_official_schema(
 
 
 def test_partial_fingerprints_stable(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     commit(repo, {"alembic.ini": LEAKY}, "leak")
 
     def prints() -> list[dict[str, str]]:
-        return [r["partialFingerprints"]
-                for r in sarif(capsys)["runs"][0]["results"]]
+        return [
+            r["partialFingerprints"]
+            for r in sarif(capsys)["runs"][0]["results"]
+        ]
 
     before = prints()
     commit(repo, {"README": "x\n", "other.ini": "[a]\n"}, "later work")
@@ -87,9 +97,9 @@ def test_partial_fingerprints_stable(
     assert len(before) == 1
 
 
-def test_empty_sarif_still_valid(repo: Path,
-                                 capsys: pytest.CaptureFixture[str]
-                                 ) -> None:
+def test_empty_sarif_still_valid(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
     status, out, _ = run_audit(capsys, "--format", "sarif")
     assert status == 0
@@ -104,20 +114,36 @@ def filter_repo(clone: Path, expressions: Path) -> None:
     tool = shutil.which("git-filter-repo")
     assert tool is not None, "git-filter-repo is not installed"
     proc = subprocess.run(
-        [tool, "--replace-text", str(expressions), "--force"], cwd=clone,
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        check=False)
+        [tool, "--replace-text", str(expressions), "--force"],
+        cwd=clone,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout.decode(errors="replace")
 
 
-def test_purge_round_trip(repo: Path, tmp_path: Path,
-                          capsys: pytest.CaptureFixture[str]) -> None:
-    commit(repo, {"alembic.ini": LEAKY, "notes/abc.ini": TRICKY,
-                  "mssql.ini": ODBC, "arrow.cfg": ARROW}, "leaks")
+def test_purge_round_trip(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commit(
+        repo,
+        {
+            "alembic.ini": LEAKY,
+            "notes/abc.ini": TRICKY,
+            "mssql.ini": ODBC,
+            "arrow.cfg": ARROW,
+        },
+        "leaks",
+    )
     commit(repo, {"alembic.ini": "[alembic]\n"}, "remove")
     git(repo, "checkout", "-q", "-b", "old")
-    commit(repo, {"deploy/env.py": f"URL = 'postgresql://app:{PASSWORD}"
-                                   "@db/app'\n"}, "env.py")
+    commit(
+        repo,
+        {"deploy/env.py": f"URL = 'postgresql://app:{PASSWORD}@db/app'\n"},
+        "env.py",
+    )
     git(repo, "checkout", "-q", "main")
     purge = tmp_path / "purge.txt"
 
@@ -127,8 +153,15 @@ def test_purge_round_trip(repo: Path, tmp_path: Path,
     assert stat.S_IMODE(purge.stat().st_mode) == 0o600
     assert "holds the passwords" in err and str(purge) in err
     clone = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", "--no-local", "--mirror", str(repo),
-        str(clone))
+    git(
+        tmp_path,
+        "clone",
+        "-q",
+        "--no-local",
+        "--mirror",
+        str(repo),
+        str(clone),
+    )
     filter_repo(clone, purge)
     status, out, err = run_audit(capsys, str(clone))
     assert (status, out) == (0, ""), err
@@ -139,8 +172,8 @@ def test_purge_round_trip(repo: Path, tmp_path: Path,
 
 
 def test_purge_file_replaces_existing_mode(
-        repo: Path, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     purge = tmp_path / "purge.txt"
     purge.write_text("old\n")
     purge.chmod(0o644)

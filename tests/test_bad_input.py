@@ -1,5 +1,6 @@
 """Input that is broken, odd or hostile: never a traceback, never clean
 by mistake, and never the password."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ URL = f"postgresql://app:{PASSWORD}@db.example.com/app"
 LINE = f"sqlalchemy.url = {URL}"
 
 
-def scan(capsys: pytest.CaptureFixture[str], *args: str
-         ) -> tuple[int, str, str]:
+def scan(
+    capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
     status = main(["scan", "--format", "json", *args])
     out, err = capsys.readouterr()
     assert "Traceback" not in err
@@ -33,43 +35,80 @@ def lines_found(out: str) -> list[int]:
 
 
 CONTENT = [
-    pytest.param(b"[alembic]\n" + LINE.encode() + b"\n", [2],
-                 id="plain"),
-    pytest.param(b"\xef\xbb\xbf[alembic]\r\n" + LINE.encode() + b"\r\n",
-                 [2], id="bom-crlf"),
+    pytest.param(b"[alembic]\n" + LINE.encode() + b"\n", [2], id="plain"),
+    pytest.param(
+        b"\xef\xbb\xbf[alembic]\r\n" + LINE.encode() + b"\r\n",
+        [2],
+        id="bom-crlf",
+    ),
     pytest.param(b"[alembic]\r" + LINE.encode() + b"\r", [2], id="cr-only"),
-    pytest.param(b"[alembic]\r\n\r\n# c\r" + LINE.encode() + b"\n", [4],
-                 id="mixed-breaks"),
-    pytest.param(b"\x00\x01\x02[alembic]\n" + LINE.encode() + b"\n\x00",
-                 [2], id="nul-bytes"),
-    pytest.param(b"[alembic]\nsqlalchemy.url = postgresql://app:"
-                 + PASSWORD.encode() + b"\xe9\xff@db/app\n", [2],
-                 id="invalid-utf8"),
+    pytest.param(
+        b"[alembic]\r\n\r\n# c\r" + LINE.encode() + b"\n",
+        [4],
+        id="mixed-breaks",
+    ),
+    pytest.param(
+        b"\x00\x01\x02[alembic]\n" + LINE.encode() + b"\n\x00",
+        [2],
+        id="nul-bytes",
+    ),
+    pytest.param(
+        b"[alembic]\nsqlalchemy.url = postgresql://app:"
+        + PASSWORD.encode()
+        + b"\xe9\xff@db/app\n",
+        [2],
+        id="invalid-utf8",
+    ),
     pytest.param(LINE.encode() + b"\n", [1], id="no-section-header"),
-    pytest.param(b"[alembic]\nx = 1\n[alembic]\n" + LINE.encode() + b"\n",
-                 [4], id="duplicate-section"),
-    pytest.param(b"[alembic]\n" + LINE.encode() + b"\n" + LINE.encode()
-                 + b"\n", [2, 3], id="duplicate-key"),
-    pytest.param(b"[alembic]\nnot an option\n" + LINE.encode() + b"\n",
-                 [3], id="line-without-delimiter"),
-    pytest.param(b"[alembic\n" + LINE.encode() + b"\n", [2],
-                 id="broken-header"),
-    pytest.param(b"[alembic]\nsqlalchemy.url = %(sqlalchemy.url)s\n# "
-                 + LINE.encode() + b"\n", [3], id="recursive-reference"),
-    pytest.param(b"[alembic]\nsqlalchemy.url = postgresql://app:"
-                 + PASSWORD.encode() + b"@db/%(missing)s\n", [2],
-                 id="missing-reference"),
-    pytest.param(b"[alembic]\nsqlalchemy.url = postgresql://app:"
-                 + PASSWORD.encode() + b"@db/50%\n", [2],
-                 id="bare-percent"),
+    pytest.param(
+        b"[alembic]\nx = 1\n[alembic]\n" + LINE.encode() + b"\n",
+        [4],
+        id="duplicate-section",
+    ),
+    pytest.param(
+        b"[alembic]\n" + LINE.encode() + b"\n" + LINE.encode() + b"\n",
+        [2, 3],
+        id="duplicate-key",
+    ),
+    pytest.param(
+        b"[alembic]\nnot an option\n" + LINE.encode() + b"\n",
+        [3],
+        id="line-without-delimiter",
+    ),
+    pytest.param(
+        b"[alembic\n" + LINE.encode() + b"\n", [2], id="broken-header"
+    ),
+    pytest.param(
+        b"[alembic]\nsqlalchemy.url = %(sqlalchemy.url)s\n# "
+        + LINE.encode()
+        + b"\n",
+        [3],
+        id="recursive-reference",
+    ),
+    pytest.param(
+        b"[alembic]\nsqlalchemy.url = postgresql://app:"
+        + PASSWORD.encode()
+        + b"@db/%(missing)s\n",
+        [2],
+        id="missing-reference",
+    ),
+    pytest.param(
+        b"[alembic]\nsqlalchemy.url = postgresql://app:"
+        + PASSWORD.encode()
+        + b"@db/50%\n",
+        [2],
+        id="bare-percent",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("data", "lines"), CONTENT)
-def test_broken_files_still_scanned(tmp_path: Path, data: bytes,
-                                    lines: list[int],
-                                    capsys: pytest.CaptureFixture[str]
-                                    ) -> None:
+def test_broken_files_still_scanned(
+    tmp_path: Path,
+    data: bytes,
+    lines: list[int],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     path = tmp_path / "alembic.ini"
     path.write_bytes(data)
     status, out, err = scan(capsys, str(path))
@@ -80,11 +119,13 @@ def test_broken_files_still_scanned(tmp_path: Path, data: bytes,
 
 
 def test_latin1_password_is_found_and_hidden(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     secret = "Fjörð-Kiln-73".encode("latin-1")
     path = tmp_path / "alembic.ini"
-    path.write_bytes(b"[alembic]\nsqlalchemy.url = mysql://app:" + secret
-                     + b"@db/app\n")
+    path.write_bytes(
+        b"[alembic]\nsqlalchemy.url = mysql://app:" + secret + b"@db/app\n"
+    )
     status, out, err = scan(capsys, str(path))
     assert status == 1
     assert lines_found(out) == [2]
@@ -93,7 +134,8 @@ def test_latin1_password_is_found_and_hidden(
 
 
 def test_problem_notices_name_the_file_and_line(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "alembic.ini"
     path.write_text("[a]\nx = 1\n[a]\n")
     status, _, err = scan(capsys, str(path))
@@ -101,14 +143,16 @@ def test_problem_notices_name_the_file_and_line(
     assert f"{path}:3: section [a] appears twice" in err
 
 
-def test_binary_file_notice(tmp_path: Path,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_binary_file_notice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "data.cfg"
     path.write_bytes(b"\x00\x89PNG\r\n" + bytes(range(256)) * 40)
     status, _, err = scan(capsys, str(path))
     assert status == 0
     assert err.splitlines() == [
-        f"{path}: binary content (NUL bytes); scanned line by line"]
+        f"{path}: binary content (NUL bytes); scanned line by line"
+    ]
 
 
 def _unreadable(tmp_path: Path, kind: str) -> str:
@@ -128,15 +172,19 @@ def _unreadable(tmp_path: Path, kind: str) -> str:
     return str(tmp_path / "dlink")
 
 
-@pytest.mark.parametrize("kind", [
-    pytest.param("missing", id="missing"),
-    pytest.param("broken-link", id="broken-link"),
-    pytest.param("fifo", id="fifo"),
-    pytest.param("through-a-file", id="through-a-file"),
-    pytest.param("dir-link", id="link-to-directory"),
-])
-def test_unreadable_paths(tmp_path: Path, kind: str,
-                          capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param("missing", id="missing"),
+        pytest.param("broken-link", id="broken-link"),
+        pytest.param("fifo", id="fifo"),
+        pytest.param("through-a-file", id="through-a-file"),
+        pytest.param("dir-link", id="link-to-directory"),
+    ],
+)
+def test_unreadable_paths(
+    tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _unreadable(tmp_path, kind)
     good = tmp_path / "alembic.ini"
     good.write_text(f"[alembic]\n{LINE}\n")
@@ -149,8 +197,9 @@ def test_unreadable_paths(tmp_path: Path, kind: str,
     assert len(messages) == 1 and messages[0].startswith("alembic-guard: ")
 
 
-def test_unreadable_file_mode(tmp_path: Path,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_file_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "alembic.ini"
     path.write_text(f"[alembic]\n{LINE}\n")
     path.chmod(0)
@@ -160,8 +209,9 @@ def test_unreadable_file_mode(tmp_path: Path,
     assert status == 2 and str(path) in err
 
 
-def test_directory_and_good_link(tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_directory_and_good_link(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "project"
     folder.mkdir()
     (folder / "alembic.ini").write_text(f"[alembic]\n{LINE}\n")
@@ -173,8 +223,9 @@ def test_directory_and_good_link(tmp_path: Path,
     assert paths == {str(folder / "alembic.ini"), str(tmp_path / "link.ini")}
 
 
-def test_over_the_size_limit(tmp_path: Path,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_over_the_size_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "alembic.ini"
     path.write_text(f"[alembic]\n{LINE}\n")
     status, _, err = scan(capsys, "--max-bytes", "10", str(path))
@@ -182,8 +233,9 @@ def test_over_the_size_limit(tmp_path: Path,
     assert "over the 10 byte limit" in err
 
 
-def test_twenty_megabytes(tmp_path: Path,
-                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_twenty_megabytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     filler = "# " + "x" * 76 + "\n"
     body = filler * (20 * 1024 * 1024 // len(filler))
     path = tmp_path / "alembic.ini"
@@ -196,8 +248,9 @@ def test_twenty_megabytes(tmp_path: Path,
     assert lines_found(out) == [body.count("\n") + 2]
 
 
-def test_many_small_options(tmp_path: Path,
-                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_many_small_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Each option costs a little: the default limit keeps a file of tiny
     # options to about half a million of them.
     body = "".join(f"x{i} = 1\n" for i in range(300_000))
@@ -209,7 +262,8 @@ def test_many_small_options(tmp_path: Path,
 
 
 def test_many_passwords_are_capped_but_fail(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     urls = " ".join(f"pg://u:Kiln{i:05d}x@h" for i in range(300))
     path = tmp_path / "alembic.ini"
     path.write_text(f"[alembic]\nurls = {urls}\n")
@@ -223,7 +277,8 @@ def test_many_passwords_are_capped_but_fail(
 
 
 def test_capped_scan_is_not_clean_when_all_listed_are_allowed(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     urls = " ".join(f"pg://u:Kiln{i:05d}x@local/x" for i in range(150))
     path = tmp_path / "alembic.ini"
     path.write_text(f"[alembic]\nurls = {urls}\n")
@@ -232,7 +287,8 @@ def test_capped_scan_is_not_clean_when_all_listed_are_allowed(
     status, out, _ = scan(capsys, "--config", str(settings), str(path))
     assert status == 1
     assert [f["rule"] for f in json.loads(out)["findings"]] == [
-        "too-many-passwords"]
+        "too-many-passwords"
+    ]
 
 
 # Lines built to make a backtracking reader explode: each runs in a
@@ -249,20 +305,28 @@ HOSTILE = {
     "brackets": lambda n: "[" * n + "\n",
     "colons": lambda n: "[a]\nk = pg://" + ":" * n + "\n",
     "url-repeats": lambda n: "[a]\nk = " + "pg://u:p@" * (n // 9) + "\n",
-    "escaped-quotes": lambda n: '[a]\nk = "pg://u:' + '\\"' * (n // 2)
-    + "\n",
-    "odbc-braces": lambda n: "[a]\nk = mssql:///?odbc_connect=PWD%3D%7B"
-    + "%7D%7D" * (n // 6) + "\n",
-    "shell-dollars": lambda n: "[a]\nsqlalchemy.url = pg://u:x@h/"
-    + "$a" * (n // 2) + "\n",
+    "escaped-quotes": lambda n: '[a]\nk = "pg://u:' + '\\"' * (n // 2) + "\n",
+    "odbc-braces": lambda n: (
+        "[a]\nk = mssql:///?odbc_connect=PWD%3D%7B"
+        + "%7D%7D" * (n // 6)
+        + "\n"
+    ),
+    "shell-dollars": lambda n: (
+        "[a]\nsqlalchemy.url = pg://u:x@h/" + "$a" * (n // 2) + "\n"
+    ),
     "braces": lambda n: "[a]\nk = pg://u:" + "{" * n + "@h\n",
-    "odbc-passwords": lambda n: "[a]\nk = mssql:///?odbc_connect="
-    + "PWD%3Dx%C3%A9y%3B" * (n // 17) + "\n",
-    "unresolved-references": lambda n: "[a]\nk = "
-    + "pg://u:pw@h/%(x)s " * (n // 18) + "\n",
+    "odbc-passwords": lambda n: (
+        "[a]\nk = mssql:///?odbc_connect="
+        + "PWD%3Dx%C3%A9y%3B" * (n // 17)
+        + "\n"
+    ),
+    "unresolved-references": lambda n: (
+        "[a]\nk = " + "pg://u:pw@h/%(x)s " * (n // 18) + "\n"
+    ),
     "no-carriage-return": lambda n: "[a]\n" + "#\n" * (n // 2),
-    "template-openers": lambda n: "[a]\nk = pg://u:"
-    + "{{%(${[[<%" * (n // 11) + "@h\n",
+    "template-openers": lambda n: (
+        "[a]\nk = pg://u:" + "{{%(${[[<%" * (n // 11) + "@h\n"
+    ),
 }
 CHILD = textwrap.dedent("""\
     import sys, time
@@ -277,9 +341,14 @@ CHILD = textwrap.dedent("""\
 
 
 def run_child(text: str) -> float:
-    proc = subprocess.run([sys.executable, "-c", CHILD], input=text,
-                          capture_output=True, text=True, timeout=60,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return float(proc.stdout)
 
 
@@ -294,14 +363,20 @@ def test_hostile_lines_grow_linearly() -> None:
     for name, make in HOSTILE.items():
         one = run_child(make(512 * 1024))
         two = run_child(make(1024 * 1024))
-        print(f"{name}: 0.5 MB {one:.2f}s, 1 MB {two:.2f}s, "
-              f"ratio {two / max(one, 1e-6):.1f}")
+        print(
+            f"{name}: 0.5 MB {one:.2f}s, 1 MB {two:.2f}s, "
+            f"ratio {two / max(one, 1e-6):.1f}"
+        )
 
 
-def test_billion_laughs(tmp_path: Path,
-                        capsys: pytest.CaptureFixture[str]) -> None:
-    levels = ["[alembic]", "l0 = pg://u:%(pw)s@h/" + "x" * 50,
-              f"pw = {PASSWORD}"]
+def test_billion_laughs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    levels = [
+        "[alembic]",
+        "l0 = pg://u:%(pw)s@h/" + "x" * 50,
+        f"pw = {PASSWORD}",
+    ]
     for i in range(1, 10):
         levels.append(f"l{i} = " + f"%(l{i - 1})s" * 10)
     path = tmp_path / "alembic.ini"

@@ -1,4 +1,5 @@
 """Every case of the detection corpus through ``alembic-guard scan``."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,11 @@ def _cases() -> list[pytest.param]:
 
 def spellings(secret: str) -> set[str]:
     """The secret as it would appear raw or inside a JSON string."""
-    return {secret, json.dumps(secret)[1:-1],
-            json.dumps(secret, ensure_ascii=False)[1:-1]}
+    return {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
 
 
 def test_corpus_is_complete() -> None:
@@ -34,10 +38,13 @@ def test_corpus_is_complete() -> None:
 
 
 @pytest.mark.parametrize(("path", "expected"), _cases())
-def test_corpus_case(path: Path, expected: dict[str, object],
-                     capsys: pytest.CaptureFixture[str],
-                     monkeypatch: pytest.MonkeyPatch,
-                     tmp_path: Path) -> None:
+def test_corpus_case(
+    path: Path,
+    expected: dict[str, object],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     # A copy outside the project, scanned by bare file name as a user
     # would: the project's own settings (which exclude tests/) and
     # expected.json stay out of reach, as in run_corpus.py.

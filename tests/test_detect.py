@@ -1,4 +1,5 @@
 """detect.scan_text and the pieces that keep passwords out of output."""
+
 from __future__ import annotations
 
 import json
@@ -22,37 +23,53 @@ from alembic_guard.traced import Builder, Traced
 PASSWORD = "Kiln-Harbor-73"
 
 
-def found(text: str, path: str = "alembic.ini"
-          ) -> list[tuple[int, str | None, str | None, str, tuple[str, ...]]]:
+def found(
+    text: str, path: str = "alembic.ini"
+) -> list[tuple[int, str | None, str | None, str, tuple[str, ...]]]:
     result = scan_text(text, path, Scrubber())
-    return [(f.line, f.section, f.key, f.context, f.used_by)
-            for f in result.findings]
+    return [
+        (f.line, f.section, f.key, f.context, f.used_by)
+        for f in result.findings
+    ]
 
 
-@pytest.mark.parametrize(("path", "kind"), [
-    pytest.param("alembic.ini", "ini", id="ini"),
-    pytest.param("setup.cfg", "ini", id="cfg"),
-    pytest.param("app.ini.tpl", "ini", id="template"),
-    pytest.param("migrations/env.py", "python", id="env-py"),
-    pytest.param("pyproject.toml", "text", id="toml"),
-    pytest.param("README.MD", "text", id="markdown"),
-])
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        pytest.param("alembic.ini", "ini", id="ini"),
+        pytest.param("setup.cfg", "ini", id="cfg"),
+        pytest.param("app.ini.tpl", "ini", id="template"),
+        pytest.param("migrations/env.py", "python", id="env-py"),
+        pytest.param("pyproject.toml", "text", id="toml"),
+        pytest.param("README.MD", "text", id="markdown"),
+    ],
+)
 def test_kind_of(path: str, kind: str) -> None:
     assert kind_of(path) == kind
 
 
 def test_reported_where_written_and_who_uses_it() -> None:
-    text = (f"[DEFAULT]\npw = {PASSWORD}\n[alembic]\n"
-            "sqlalchemy.url = postgresql://app:%(pw)s@db/app\n"
-            "[engine2]\nsqlalchemy.url = mysql://app:%(pw)s@db/b\n")
-    assert found(text) == [(2, "DEFAULT", "pw", "value", (
-        "[alembic] sqlalchemy.url", "[engine2] sqlalchemy.url"))]
+    text = (
+        f"[DEFAULT]\npw = {PASSWORD}\n[alembic]\n"
+        "sqlalchemy.url = postgresql://app:%(pw)s@db/app\n"
+        "[engine2]\nsqlalchemy.url = mysql://app:%(pw)s@db/b\n"
+    )
+    assert found(text) == [
+        (
+            2,
+            "DEFAULT",
+            "pw",
+            "value",
+            ("[alembic] sqlalchemy.url", "[engine2] sqlalchemy.url"),
+        )
+    ]
 
 
 def test_users_listed_at_most_ten_times() -> None:
     users = "".join(f"url{i} = pg://app:%(pw)s@db/x\n" for i in range(15))
-    result = scan_text(f"[a]\npw = {PASSWORD}\n{users}", "alembic.ini",
-                       Scrubber())
+    result = scan_text(
+        f"[a]\npw = {PASSWORD}\n{users}", "alembic.ini", Scrubber()
+    )
     assert [len(f.used_by) for f in result.findings] == [10]
 
 
@@ -77,14 +94,26 @@ def test_here_is_no_password() -> None:
     assert found(text) == []
 
 
-@pytest.mark.parametrize(("text", "line"), [
-    pytest.param("[a]\nurl = postgresql://\n    app:Kiln-73@db/x\n", 3,
-                 id="split-after-scheme"),
-    pytest.param("[a]\nurl = mssql+pyodbc://my user:Kiln-73@db/x\n", 2,
-                 id="user-with-space"),
-    pytest.param("[a]\nurl = pg://app:Kiln-73 @db/x\n", 2,
-                 id="trailing-space-in-password"),
-])
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        pytest.param(
+            "[a]\nurl = postgresql://\n    app:Kiln-73@db/x\n",
+            3,
+            id="split-after-scheme",
+        ),
+        pytest.param(
+            "[a]\nurl = mssql+pyodbc://my user:Kiln-73@db/x\n",
+            2,
+            id="user-with-space",
+        ),
+        pytest.param(
+            "[a]\nurl = pg://app:Kiln-73 @db/x\n",
+            2,
+            id="trailing-space-in-password",
+        ),
+    ],
+)
 def test_user_names_as_make_url_reads_them(text: str, line: int) -> None:
     assert [f[0] for f in found(text)] == [line]
 
@@ -131,13 +160,13 @@ def test_no_advice_for_other_dollars() -> None:
 
 
 def test_parse_problems_become_notices() -> None:
-    result = scan_text("x = 1\n[a]\nk = 1\nk = 2\n", "alembic.ini",
-                       Scrubber())
+    result = scan_text("x = 1\n[a]\nk = 1\nk = 2\n", "alembic.ini", Scrubber())
     assert result.notices == [
         "alembic.ini:1: no section header before this line; Alembic "
         "cannot read this file",
         "alembic.ini:4: option 'k' appears twice in [a]; Alembic cannot "
-        "read this file"]
+        "read this file",
+    ]
 
 
 def test_mask_keeps_the_shape() -> None:
@@ -145,7 +174,8 @@ def test_mask_keeps_the_shape() -> None:
     creds = urls.find(text)
     spans = [(c.start, c.end) for c in creds] + [(0, 1), (40, 44)]
     assert mask(text, spans, creds[0].url_start, creds[0].url_end) == (
-        "pg://u:***@h/d?password=***&c=1 tail")
+        "pg://u:***@h/d?password=***&c=1 tail"
+    )
 
 
 def test_mask_is_cut_to_width() -> None:
@@ -159,7 +189,8 @@ def test_mask_is_cut_to_width() -> None:
 
 def test_printable() -> None:
     assert printable("a\nb\rc\x00d\udce9e\u200bf g") == (
-        "a\\nb\\rc\\x00d\ufffde?f g")
+        "a\\nb\\rc\\x00d\ufffde?f g"
+    )
 
 
 def test_scrubber_masks_every_spelling_and_overlaps() -> None:
@@ -193,18 +224,21 @@ def test_unclosed_quote_runs_to_the_end() -> None:
     assert [c.password for c in creds] == ["Kiln-73"]
 
 
-@pytest.mark.parametrize("text", [
-    pytest.param("://u:Kiln-73@h", id="no-scheme"),
-    pytest.param("1://u:Kiln-73@h", id="digit-scheme"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("://u:Kiln-73@h", id="no-scheme"),
+        pytest.param("1://u:Kiln-73@h", id="digit-scheme"),
+    ],
+)
 def test_not_a_url_without_a_scheme(text: str) -> None:
     assert urls.find(text) == []
 
 
 def test_odbc_with_a_broken_utf8_escape() -> None:
-    text = ("mssql:///?odbc_connect=DRIVER%3D%C3x%3BPWD%3DKiln-73%3B")
+    text = "mssql:///?odbc_connect=DRIVER%3D%C3x%3BPWD%3DKiln-73%3B"
     [cred] = urls.find(text)
-    assert text[cred.start:cred.end] == "Kiln-73"
+    assert text[cred.start : cred.end] == "Kiln-73"
 
 
 def test_proc_mem_read_fails(capsys: pytest.CaptureFixture[str]) -> None:
@@ -216,6 +250,7 @@ def test_proc_mem_read_fails(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # Known gaps, pinned so that a change of behaviour is seen.
+
 
 def test_gap_implicitly_concatenated_python_literals() -> None:
     # Python joins "pg://app:Kiln" "-73@db" into one string; the scan
@@ -236,7 +271,8 @@ def test_gap_digits_then_slash() -> None:
 
 
 def test_json_stays_valid_when_the_password_is_a_json_word(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "env.py"
     path.write_text('e = create_engine("postgresql://app:null@db/app")\n')
     assert main(["scan", "--format", "json", str(path)]) == 1
@@ -245,23 +281,31 @@ def test_json_stays_valid_when_the_password_is_a_json_word(
     assert document["findings"][0]["section"] is None
 
 
-@pytest.mark.parametrize("text", [
-    pytest.param("[a]\nurl = %(DB_URL)s\nx = [oops\n", id="no-at"),
-    pytest.param("[a]\n[a]\nurl = sqlite:///x.db\n", id="duplicates"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("[a]\nurl = %(DB_URL)s\nx = [oops\n", id="no-at"),
+        pytest.param("[a]\n[a]\nurl = sqlite:///x.db\n", id="duplicates"),
+    ],
+)
 def test_quick_skips_texts_that_cannot_hold_a_password(text: str) -> None:
     result = scan_text(text, "alembic.ini", Scrubber(), quick=True)
     assert result == ([], [], [])
 
 
-@pytest.mark.parametrize("text", [
-    pytest.param("[a]\nurl = pg://u:Kiln-4x@h/d\n", id="at"),
-    pytest.param("[a]\nurl = pg:///d?host=/s&PASSWORD=Kiln-4x\n",
-                 id="password-key"),
-    pytest.param("[a]\nurl = pg:///d?p%77d=Kiln-4x\n", id="escaped-key"),
-    pytest.param("[a]\nurl = pg:///d?pass%77ord=Kiln-4x\n",
-                 id="escaped-word"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("[a]\nurl = pg://u:Kiln-4x@h/d\n", id="at"),
+        pytest.param(
+            "[a]\nurl = pg:///d?host=/s&PASSWORD=Kiln-4x\n", id="password-key"
+        ),
+        pytest.param("[a]\nurl = pg:///d?p%77d=Kiln-4x\n", id="escaped-key"),
+        pytest.param(
+            "[a]\nurl = pg:///d?pass%77ord=Kiln-4x\n", id="escaped-word"
+        ),
+    ],
+)
 def test_quick_still_reads_texts_that_can(text: str) -> None:
     quick = scan_text(text, "alembic.ini", Scrubber(), quick=True)
     full = scan_text(text, "alembic.ini", Scrubber())
@@ -273,31 +317,44 @@ def test_problem_notices_are_capped() -> None:
     text = "[a]\n" + "x = 1\n" * 50
     notices = scan_text(text, "alembic.ini", Scrubber()).notices
     assert len(notices) == 21
-    assert notices[0] == ("alembic.ini: 49 lines Alembic cannot read; "
-                          "the first 20 follow")
+    assert notices[0] == (
+        "alembic.ini: 49 lines Alembic cannot read; the first 20 follow"
+    )
 
 
-@pytest.mark.parametrize("url", [
-    pytest.param("postgresql://user:%(here)s@db.prod.example/app",
-                 id="here-as-password"),
-    pytest.param("postgresql://app:$(DB_PW)@db/app", id="shell-command"),
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param(
+            "postgresql://user:%(here)s@db.prod.example/app",
+            id="here-as-password",
+        ),
+        pytest.param("postgresql://app:$(DB_PW)@db/app", id="shell-command"),
+    ],
+)
 def test_more_stand_ins(url: str) -> None:
     text = f"[alembic]\nsqlalchemy.url = {url}\n"
     assert scan_text(text, "alembic.ini", Scrubber()).findings == []
 
 
-@pytest.mark.parametrize(("text", "lines"), [
-    pytest.param('u = URL.create("pg", password="Kiln-73x", host="db")\n',
-                 [1], id="keyword"),
-    pytest.param("conf = {\"db_password\": 'Kiln-73x'}\n", [1], id="dict"),
-    pytest.param('DB_PASSWORD = "Kiln-73x"\n', [1], id="assignment"),
-    pytest.param('if password == "Kiln-73x":\n    pass\n', [],
-                 id="comparison"),
-    pytest.param('pwd = os.environ["PW"]\n', [], id="environment"),
-    pytest.param('password = "${DB_PASSWORD}"\n', [], id="placeholder"),
-    pytest.param('password = ""\n', [], id="empty"),
-])
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        pytest.param(
+            'u = URL.create("pg", password="Kiln-73x", host="db")\n',
+            [1],
+            id="keyword",
+        ),
+        pytest.param("conf = {\"db_password\": 'Kiln-73x'}\n", [1], id="dict"),
+        pytest.param('DB_PASSWORD = "Kiln-73x"\n', [1], id="assignment"),
+        pytest.param(
+            'if password == "Kiln-73x":\n    pass\n', [], id="comparison"
+        ),
+        pytest.param('pwd = os.environ["PW"]\n', [], id="environment"),
+        pytest.param('password = "${DB_PASSWORD}"\n', [], id="placeholder"),
+        pytest.param('password = ""\n', [], id="empty"),
+    ],
+)
 def test_python_password_names(text: str, lines: list[int]) -> None:
     scrub = Scrubber()
     result = scan_text(text, "env.py", scrub)
@@ -306,18 +363,28 @@ def test_python_password_names(text: str, lines: list[int]) -> None:
     assert all("Kiln-73x" not in f.redacted for f in result.findings)
 
 
-@pytest.mark.parametrize(("text", "found_rules"), [
-    pytest.param("[alembic]\ndb_password = Kiln-73x\n",
-                 ["password-option"], id="unused"),
-    pytest.param("[alembic]\ndb_pw = Kiln-73x\nsqlalchemy.url = "
-                 "pg://u:%(db_pw)s@h/d\n", ["userinfo-password"],
-                 id="used-by-a-url"),
-    pytest.param("[alembic]\npassword = CHANGEME\n", [], id="marker"),
-    pytest.param("[alembic]\npassword = %(PW)s\n", [], id="reference"),
-    pytest.param("[alembic]\npassword =\n", [], id="empty"),
-    pytest.param("[alembic]\npasswords_file = /run/secrets/db\n", [],
-                 id="other-key"),
-])
+@pytest.mark.parametrize(
+    ("text", "found_rules"),
+    [
+        pytest.param(
+            "[alembic]\ndb_password = Kiln-73x\n",
+            ["password-option"],
+            id="unused",
+        ),
+        pytest.param(
+            "[alembic]\ndb_pw = Kiln-73x\nsqlalchemy.url = "
+            "pg://u:%(db_pw)s@h/d\n",
+            ["userinfo-password"],
+            id="used-by-a-url",
+        ),
+        pytest.param("[alembic]\npassword = CHANGEME\n", [], id="marker"),
+        pytest.param("[alembic]\npassword = %(PW)s\n", [], id="reference"),
+        pytest.param("[alembic]\npassword =\n", [], id="empty"),
+        pytest.param(
+            "[alembic]\npasswords_file = /run/secrets/db\n", [], id="other-key"
+        ),
+    ],
+)
 def test_password_options(text: str, found_rules: list[str]) -> None:
     result = scan_text(text, "alembic.ini", Scrubber())
     assert [f.rule for f in result.findings] == found_rules

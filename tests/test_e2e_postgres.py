@@ -4,6 +4,7 @@ against a real PostgreSQL server with a password full of URL syntax.
 The URL goes back in through the generated ``.env``, read by a POSIX
 shell (``set -a; . ./.env``), which also proves its quoting.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,19 +45,34 @@ TEMPLATE_URL = re.compile(r"^sqlalchemy\.url = driver://.*$", re.M)
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DB_URL", "GIT_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DB_URL", "GIT_"))
+    }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
 
-def _run(project: Path, *command: str,
-         dotenv: bool = False) -> subprocess.CompletedProcess[str]:
+def _run(
+    project: Path, *command: str, dotenv: bool = False
+) -> subprocess.CompletedProcess[str]:
     if dotenv:
-        command = ("sh", "-c", 'set -a; . ./.env; set +a; exec "$@"', "sh",
-                   *command)
-    return subprocess.run(command, cwd=project, env=_env(), text=True,
-                          capture_output=True, check=False)
+        command = (
+            "sh",
+            "-c",
+            'set -a; . ./.env; set +a; exec "$@"',
+            "sh",
+            *command,
+        )
+    return subprocess.run(
+        command,
+        cwd=project,
+        env=_env(),
+        text=True,
+        capture_output=True,
+        check=False,
+    )
 
 
 def _alembic(*args: str) -> tuple[str, ...]:
@@ -74,19 +90,20 @@ def _project(tmp_path: Path, template: str, urls: list[str]) -> Path:
     assert len(found) == len(urls)
     for old, url in zip(found, urls, strict=True):
         # configparser reads %% as %: the URL-encoded password doubles.
-        text = text.replace(old, "sqlalchemy.url = "
-                            + url.replace("%", "%%"), 1)
+        text = text.replace(
+            old, "sqlalchemy.url = " + url.replace("%", "%%"), 1
+        )
     ini.write_text(text)
     (project / "migrations" / "versions" / "0001_create.py").write_text(
-        REVISION)
+        REVISION
+    )
     return project
 
 
 def _assert_secret_free(server: Server, *texts: str) -> None:
     encoded = quote(server.password, safe="")
     for text in texts:
-        for secret in (server.password, encoded,
-                       encoded.replace("%", "%%")):
+        for secret in (server.password, encoded, encoded.replace("%", "%%")):
             assert secret not in text
 
 
@@ -99,8 +116,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("template", "driver"), CASES)
-def test_fix_then_upgrade(postgres: Server, tmp_path: Path, template: str,
-                          driver: str) -> None:
+def test_fix_then_upgrade(
+    postgres: Server, tmp_path: Path, template: str, driver: str
+) -> None:
     database = postgres.create_database(f"e2e_{template}")
     project = _project(tmp_path, template, [postgres.url(database, driver)])
 
@@ -112,8 +130,9 @@ def test_fix_then_upgrade(postgres: Server, tmp_path: Path, template: str,
 def test_fix_then_upgrade_multidb(postgres: Server, tmp_path: Path) -> None:
     one = postgres.create_database("e2e_multidb_one")
     two = postgres.create_database("e2e_multidb_two")
-    project = _project(tmp_path, "multidb",
-                       [postgres.url(one), postgres.url(two, "psycopg")])
+    project = _project(
+        tmp_path, "multidb", [postgres.url(one), postgres.url(two, "psycopg")]
+    )
 
     _fix_and_check(postgres, project, ["DB_URL_ENGINE1", "DB_URL_ENGINE2"])
     _upgrade(postgres, project, "DB_URL_ENGINE1")
@@ -135,7 +154,8 @@ def _fix_and_check(server: Server, project: Path, names: list[str]) -> None:
     env_file = project / ".env"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     assert sorted(re.findall(r"^(\w+)=", env_file.read_text(), re.M)) == (
-        names)
+        names
+    )
 
     again = _run(project, *fixer)
     assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
@@ -146,8 +166,9 @@ def _fix_and_check(server: Server, project: Path, names: list[str]) -> None:
 def _upgrade(server: Server, project: Path, first_name: str) -> None:
     missing = _run(project, *_alembic("upgrade", "head"))
     assert missing.returncode != 0
-    assert (f"set the environment variable {first_name} to the database "
-            "URL") in missing.stderr
+    assert (
+        f"set the environment variable {first_name} to the database URL"
+    ) in missing.stderr
     _assert_secret_free(server, missing.stdout, missing.stderr)
 
     done = _run(project, *_alembic("upgrade", "head"), dotenv=True)

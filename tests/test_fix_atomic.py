@@ -3,6 +3,7 @@
 The failures are injected into our own write path (``os.replace``,
 ``os.fsync``, ``os.link`` as alembic_guard.atomic calls them).
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,10 @@ from alembic_guard import atomic
 from alembic_guard.cli import main
 
 SECRET = "Vb8-atomic-pw"
-INI = (f"[alembic]\nscript_location = migrations\n"
-       f"sqlalchemy.url = postgresql://app:{SECRET}@db/app\n")
+INI = (
+    f"[alembic]\nscript_location = migrations\n"
+    f"sqlalchemy.url = postgresql://app:{SECRET}@db/app\n"
+)
 ENV_PY = "from alembic import context\n\nconfig = context.config\n"
 
 
@@ -28,7 +31,9 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
         for name in names:
             path = Path(folder) / name
             found[str(path.relative_to(root))] = (
-                path.read_bytes(), stat.S_IMODE(path.stat().st_mode))
+                path.read_bytes(),
+                stat.S_IMODE(path.stat().st_mode),
+            )
     return found
 
 
@@ -54,20 +59,25 @@ def failing(real: Any, fail_at: int) -> Any:
     return wrapper
 
 
-@pytest.mark.parametrize(("name", "fail_at"), [
-    pytest.param("replace", 1, id="first-rename"),
-    pytest.param("replace", 2, id="second-rename"),
-    pytest.param("replace", 4, id="last-rename"),
-    pytest.param("fsync", 3, id="fsync-third-temp"),
-    pytest.param("link", 2, id="backup-link"),
-])
-def test_failure_leaves_all_files(project: Path,
-                                  capsys: pytest.CaptureFixture[str],
-                                  monkeypatch: pytest.MonkeyPatch,
-                                  name: str, fail_at: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "fail_at"),
+    [
+        pytest.param("replace", 1, id="first-rename"),
+        pytest.param("replace", 2, id="second-rename"),
+        pytest.param("replace", 4, id="last-rename"),
+        pytest.param("fsync", 3, id="fsync-third-temp"),
+        pytest.param("link", 2, id="backup-link"),
+    ],
+)
+def test_failure_leaves_all_files(
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    fail_at: int,
+) -> None:
     before = snapshot(project)
-    monkeypatch.setattr(atomic.os, name,
-                        failing(getattr(os, name), fail_at))
+    monkeypatch.setattr(atomic.os, name, failing(getattr(os, name), fail_at))
     status = main(["fix", "alembic.ini"])
     out, err = capsys.readouterr()
     assert status == 2
@@ -84,28 +94,34 @@ def test_failure_leaves_all_files(project: Path,
     assert after[".env"][1] == 0o600
 
 
-def test_all_four_files_change_together(project: Path,
-                                        capsys: pytest.CaptureFixture[str]
-                                        ) -> None:
+def test_all_four_files_change_together(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = snapshot(project)
     assert main(["fix", "alembic.ini"]) == 1
     err = capsys.readouterr().err
     after = snapshot(project)
     changed = sorted(p for p in after if after[p] != before.get(p))
-    assert changed == [".env", ".gitignore", "alembic.ini",
-                       "migrations/env.py"]
+    assert changed == [
+        ".env",
+        ".gitignore",
+        "alembic.ini",
+        "migrations/env.py",
+    ]
     for path in changed:
         assert f"Fixing {path}" in err
 
 
 def test_write_all_new_file_removed_on_failure(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     old = tmp_path / "old"
     old.write_bytes(b"old")
-    monkeypatch.setattr(atomic.os, "replace",
-                        failing(os.replace, 2))
-    changes = [atomic.Change(str(tmp_path / "new"), b"new", 0o600),
-               atomic.Change(str(old), b"changed", 0o644)]
+    monkeypatch.setattr(atomic.os, "replace", failing(os.replace, 2))
+    changes = [
+        atomic.Change(str(tmp_path / "new"), b"new", 0o600),
+        atomic.Change(str(old), b"changed", 0o644),
+    ]
     with pytest.raises(atomic.AtomicError, match="no file was changed"):
         atomic.write_all(changes)
     assert sorted(os.listdir(tmp_path)) == ["old"]
@@ -113,7 +129,8 @@ def test_write_all_new_file_removed_on_failure(
 
 
 def test_write_all_says_what_it_could_not_restore(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     first.write_bytes(b"1")
     second.write_bytes(b"2")
@@ -128,12 +145,17 @@ def test_write_all_says_what_it_could_not_restore(
 
     monkeypatch.setattr(atomic.os, "replace", replace)
     with pytest.raises(atomic.AtomicError) as error:
-        atomic.write_all([atomic.Change(str(first), b"x", 0o644),
-                          atomic.Change(str(second), b"y", 0o644)])
+        atomic.write_all(
+            [
+                atomic.Change(str(first), b"x", 0o644),
+                atomic.Change(str(second), b"y", 0o644),
+            ]
+        )
     message = str(error.value)
     assert f"could not restore {first} (its old content is in " in message
     backup = message.rsplit(" ", 1)[1].rstrip(")")
     assert Path(backup).read_bytes() == b"1"
     assert second.read_bytes() == b"2"
     assert sorted(os.listdir(tmp_path)) == sorted(
-        ["first", "second", Path(backup).name])
+        ["first", "second", Path(backup).name]
+    )

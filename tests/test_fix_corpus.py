@@ -5,6 +5,7 @@ password in the file, a second run changes nothing) or refused with
 status 2 and left byte for byte; a case it does not flag is left alone.
 No password reaches the output in any case.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ CASES = Path(__file__).parent / "corpus" / "cases"
 # a URL broken over two lines, a placeholder followed by text that
 # configparser keeps in the value, a duplicate option. Refusing them is
 # the fixer's answer today; a person has to decide what was meant.
-REFUSED = {"045-unescaped-percent-password", "062-continuation-split-url",
-           "072-inline-hash-not-comment", "101-duplicate-option"}
+REFUSED = {
+    "045-unescaped-percent-password",
+    "062-continuation-split-url",
+    "072-inline-hash-not-comment",
+    "101-duplicate-option",
+}
 
 
 def _cases() -> list[pytest.param]:
@@ -35,9 +40,13 @@ def _cases() -> list[pytest.param]:
 
 
 @pytest.mark.parametrize(("case", "source"), _cases())
-def test_corpus_case(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                     monkeypatch: pytest.MonkeyPatch, case: Path,
-                     source: Path) -> None:
+def test_corpus_case(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    case: Path,
+    source: Path,
+) -> None:
     expected = json.loads((case / "expected.json").read_text())
     target = tmp_path / source.name
     shutil.copyfile(source, target)

@@ -1,5 +1,6 @@
 """The .env entries ``fix`` writes read back unchanged, by our parser
 and by a POSIX shell."""
+
 from __future__ import annotations
 
 import subprocess
@@ -26,14 +27,19 @@ VALUES = [
 def test_shell_reads_back(tmp_path: Path, value: str) -> None:
     (tmp_path / ".env").write_text("FIRST=1\n" + dotenv.entry("X", value))
     shown = subprocess.run(
-        ["sh", "-c", 'set -a; . ./.env; printf "%s" "$X"'], cwd=tmp_path,
-        stdout=subprocess.PIPE, check=True).stdout.decode()
+        ["sh", "-c", 'set -a; . ./.env; printf "%s" "$X"'],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        check=True,
+    ).stdout.decode()
     assert shown == value
     assert dotenv.parse((tmp_path / ".env").read_text())["X"] == value
 
 
-TEXT = st.text(st.characters(blacklist_categories=("Cs",),
-                             blacklist_characters="\r\n\0"), max_size=40)
+TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\0"),
+    max_size=40,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -42,14 +48,17 @@ def test_round_trip(value: str) -> None:
     assert dotenv.parse(dotenv.entry("DB_URL", value)) == {"DB_URL": value}
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    pytest.param("A=1\nA=2\n", {"A": "2"}, id="last-wins"),
-    pytest.param("export B='x y'\n", {"B": "x y"}, id="export"),
-    pytest.param("C=plain # note\n", {"C": "plain"}, id="comment"),
-    pytest.param("# D=1\nnot an entry\n9X=1\n", {}, id="ignored"),
-    pytest.param('E="a\\"b"\n', {"E": 'a"b'}, id="double-escaped"),
-    pytest.param("F='unclosed\n", {"F": "unclosed"}, id="unclosed"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("A=1\nA=2\n", {"A": "2"}, id="last-wins"),
+        pytest.param("export B='x y'\n", {"B": "x y"}, id="export"),
+        pytest.param("C=plain # note\n", {"C": "plain"}, id="comment"),
+        pytest.param("# D=1\nnot an entry\n9X=1\n", {}, id="ignored"),
+        pytest.param('E="a\\"b"\n', {"E": 'a"b'}, id="double-escaped"),
+        pytest.param("F='unclosed\n", {"F": "unclosed"}, id="unclosed"),
+    ],
+)
 def test_parse(text: str, expected: dict[str, str]) -> None:
     assert dotenv.parse(text) == expected
 

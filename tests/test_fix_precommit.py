@@ -4,41 +4,40 @@ the first run fixes the files and fails, the second passes.
 The hook repository is a git copy of this source tree, installed by
 pre-commit as a user's ``repo:``/``rev:`` would be.
 """
+
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-from conftest import IDENTITY, commit, git
+from conftest import as_user, commit, git
 
 SECRET = "Pc9-fixer-pw"
 ENV_PY = "from alembic import context\n\nconfig = context.config\n"
 
 
 def pre_commit(repo: Path, home: Path, *args: str) -> tuple[int, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(IDENTITY, PRE_COMMIT_HOME=str(home), HOME=str(repo.parent),
-               GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1")
-    proc = subprocess.run([sys.executable, "-m", "pre_commit", *args],
-                          cwd=repo, env=env, check=False,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+    return as_user(repo, sys.executable, "-m", "pre_commit", *args, home=home)
 
 
-def test_fixer_hook_fails_then_passes(repo: Path,
-                                      hook_repo: tuple[Path, str],
-                                      pre_commit_home: Path
-                                      ) -> None:
+def test_fixer_hook_fails_then_passes(
+    repo: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> None:
     home = pre_commit_home
     path, rev = hook_repo
-    config = (f"repos:\n  - repo: {path}\n    rev: {rev}\n"
-              "    hooks:\n      - id: alembic-guard-fix\n")
-    commit(repo, {".pre-commit-config.yaml": config,
-                  "migrations/env.py": ENV_PY}, "setup")
-    leaky = ("[alembic]\nscript_location = migrations\n"
-             f"sqlalchemy.url = postgresql://app:{SECRET}@db/app\n")
+    config = (
+        f"repos:\n  - repo: {path}\n    rev: {rev}\n"
+        "    hooks:\n      - id: alembic-guard-fix\n"
+    )
+    commit(
+        repo,
+        {".pre-commit-config.yaml": config, "migrations/env.py": ENV_PY},
+        "setup",
+    )
+    leaky = (
+        "[alembic]\nscript_location = migrations\n"
+        f"sqlalchemy.url = postgresql://app:{SECRET}@db/app\n"
+    )
     (repo / "alembic.ini").write_text(leaky)
     git(repo, "add", "alembic.ini")
 
@@ -50,7 +49,8 @@ def test_fixer_hook_fails_then_passes(repo: Path,
     assert SECRET not in out
     text = (repo / "alembic.ini").read_text()
     assert text == leaky.replace(
-        f"postgresql://app:{SECRET}@db/app", "%(DB_URL)s")
+        f"postgresql://app:{SECRET}@db/app", "%(DB_URL)s"
+    )
     assert SECRET in (repo / ".env").read_text()
 
     git(repo, "add", "alembic.ini", "migrations/env.py", ".gitignore")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import IDENTITY, commit, git, init_repo
+from conftest import as_user, commit, git, init_repo
 
 from alembic_guard.cli import main
 
@@ -20,19 +19,7 @@ SAFE = "[alembic]\nsqlalchemy.url = %(DB_URL)s\n"
 
 def git_commit(repo: Path, *args: str) -> tuple[int, str]:
     """A real ``git commit`` (hooks run); exit status and all output."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(
-        IDENTITY, GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1", HOME=str(repo.parent)
-    )
-    proc = subprocess.run(
-        ["git", "commit", "-m", "change", *args],
-        cwd=repo,
-        env=env,
-        check=False,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+    return as_user(repo, "git", "commit", "-m", "change", *args)
 
 
 def install(repo: Path, *args: str) -> int:

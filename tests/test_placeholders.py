@@ -1,4 +1,5 @@
 """What stands for a password, and what is one however weak."""
+
 from __future__ import annotations
 
 import json
@@ -74,8 +75,7 @@ def test_a_password(password: str, user: str) -> None:
 URL_NEGATIVES = [
     pytest.param("driver://user:pass@localhost/dbname", id="alembic"),
     pytest.param("postgresql://username:password@host/db", id="docs"),
-    pytest.param("postgresql://app:%%(DB_PASSWORD)s@db/app",
-                 id="reference"),
+    pytest.param("postgresql://app:%%(DB_PASSWORD)s@db/app", id="reference"),
     pytest.param("postgresql://app:***@db/app", id="mask"),
     pytest.param("postgresql://app:<password>@db/app", id="angle"),
     pytest.param("postgresql://app:{{ pw }}@db/app", id="jinja"),
@@ -85,17 +85,23 @@ URL_NEGATIVES = [
 ]
 
 URL_POSITIVES = [
-    pytest.param("postgresql://postgres:postgres@db/app", "postgres",
-                 id="postgres-postgres"),
-    pytest.param("mysql+pymysql://admin:admin123@db/app", "admin123",
-                 id="admin-admin123"),
-    pytest.param("postgresql://app:!@#$^&@db/app", "!@#$^&",
-                 id="symbols"),
+    pytest.param(
+        "postgresql://postgres:postgres@db/app",
+        "postgres",
+        id="postgres-postgres",
+    ),
+    pytest.param(
+        "mysql+pymysql://admin:admin123@db/app",
+        "admin123",
+        id="admin-admin123",
+    ),
+    pytest.param("postgresql://app:!@#$^&@db/app", "!@#$^&", id="symbols"),
 ]
 
 
-def _scan(tmp_path: Path, url: str,
-          capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def _scan(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
     path = tmp_path / "alembic.ini"
     path.write_text(f"[alembic]\nsqlalchemy.url = {url}\n")
     status = main(["scan", "--format", "json", str(path)])
@@ -105,15 +111,17 @@ def _scan(tmp_path: Path, url: str,
 
 
 @pytest.mark.parametrize("url", URL_NEGATIVES)
-def test_url_not_flagged(tmp_path: Path, url: str,
-                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_url_not_flagged(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     status, _ = _scan(tmp_path, url, capsys)
     assert status == 0
 
 
 @pytest.mark.parametrize(("url", "password"), URL_POSITIVES)
-def test_url_flagged(tmp_path: Path, url: str, password: str,
-                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_url_flagged(
+    tmp_path: Path, url: str, password: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     status, output = _scan(tmp_path, url, capsys)
     assert status == 1
     # "postgresql" holds the password "postgres" without pointing at it:

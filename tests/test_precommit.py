@@ -7,15 +7,13 @@ hook environment is built once per session (it pip-installs the copy).
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import IDENTITY, ROOT, commit, git
+from conftest import ROOT, as_user, commit, git
 
 from alembic_guard import files
 
@@ -26,26 +24,12 @@ LEAKY = (
     f"sqlalchemy.url = postgresql://app:{PASSWORD}@db.example/app\n"
 )
 SAFE = "[alembic]\nscript_location = migrations\nsqlalchemy.url = %(DB_URL)s\n"
+
+
 def run(cwd: Path, home: Path, *command: str) -> tuple[int, str]:
     """Run ``command`` as a user would, with pre-commit's store in
     ``home``; return the exit status and stdout+stderr together."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(IDENTITY)
-    env.update(
-        PRE_COMMIT_HOME=str(home),
-        HOME=str(cwd.parent),
-        GIT_CONFIG_NOSYSTEM="1",
-        NO_COLOR="1",
-    )
-    proc = subprocess.run(
-        command,
-        cwd=cwd,
-        env=env,
-        check=False,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+    return as_user(cwd, *command, home=home)
 
 
 def config(source: tuple[Path, str]) -> str:

@@ -1,15 +1,14 @@
 """The push guards under real ``git push`` to bare repositories on disk:
 the native pre-push hook, pre-commit's pre-push stage and the server's
 pre-receive hook."""
+
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import IDENTITY, commit, git, init_repo
+from conftest import as_user, commit, git, init_repo
 
 from alembic_guard.cli import main
 
@@ -17,23 +16,18 @@ PASSWORD = "Pu5h-guard-pw"
 LEAKY = f"[alembic]\nsqlalchemy.url = postgresql://app:{PASSWORD}@db/app\n"
 SAFE = "[alembic]\nsqlalchemy.url = %(DB_URL)s\n"
 MASKED = "postgresql://app:***@db/app"
-def shell(cwd: Path, *command: str, home: Path | None = None
-          ) -> tuple[int, str]:
+
+
+def shell(
+    cwd: Path, *command: str, home: Path | None = None
+) -> tuple[int, str]:
     """Run a command as a user would; status and stdout+stderr."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(IDENTITY, GIT_CONFIG_NOSYSTEM="1", NO_COLOR="1",
-               HOME=str(cwd.parent))
-    if home is not None:
-        env["PRE_COMMIT_HOME"] = str(home)
-    proc = subprocess.run(command, cwd=cwd, env=env, check=False,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = proc.stdout.decode("utf-8", "replace")
+    status, out = as_user(cwd, *command, home=home)
     assert PASSWORD not in out
-    return proc.returncode, out
+    return status, out
 
 
-def push(work: Path, *args: str, home: Path | None = None
-         ) -> tuple[int, str]:
+def push(work: Path, *args: str, home: Path | None = None) -> tuple[int, str]:
     return shell(work, "git", "push", "-q", *args, home=home)
 
 
@@ -53,11 +47,11 @@ def pair(tmp_path: Path) -> tuple[Path, Path]:
     return work, server
 
 
-def test_native_pre_push(pair: tuple[Path, Path],
-                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_native_pre_push(
+    pair: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     work, server = pair
-    assert main(["install", "--repo", str(work), "--hook",
-                 "pre-push"]) == 0
+    assert main(["install", "--repo", str(work), "--hook", "pre-push"]) == 0
     capsys.readouterr()
     clean = commit(work, {"README": "x\n"}, "clean")
     assert push(work, "origin", "main")[0] == 0
@@ -85,9 +79,11 @@ def test_native_pre_push(pair: tuple[Path, Path],
     assert push(work, "origin", "main")[0] == 0
 
 
-def test_pre_push_bad_stdin(repo: Path,
-                            capsys: pytest.CaptureFixture[str],
-                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pre_push_bad_stdin(
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import io
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("one two\n"))
@@ -95,11 +91,13 @@ def test_pre_push_bad_stdin(repo: Path,
     assert "expected 4 fields" in capsys.readouterr().err
 
 
-def test_pre_receive(pair: tuple[Path, Path],
-                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_pre_receive(
+    pair: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     work, server = pair
-    assert main(["install", "--repo", str(server), "--hook",
-                 "pre-receive"]) == 0
+    assert (
+        main(["install", "--repo", str(server), "--hook", "pre-receive"]) == 0
+    )
     capsys.readouterr()
     base = remote_has(server, "refs/heads/main")
     clean = commit(work, {"README": "x\n"}, "clean")
@@ -132,19 +130,29 @@ def test_pre_receive(pair: tuple[Path, Path],
 
 
 def test_pre_commit_framework_pre_push(
-        pair: tuple[Path, Path], hook_repo: tuple[Path, str],
-        pre_commit_home: Path) -> None:
+    pair: tuple[Path, Path], hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> None:
     work, server = pair
     home = pre_commit_home
     # Both hooks, as the README sets them up: the commit hook must not
     # judge the work tree at push time.
-    config = (f"repos:\n  - repo: {hook_repo[0]}\n"
-              f"    rev: {hook_repo[1]}\n"
-              "    hooks:\n      - id: alembic-guard\n"
-              "      - id: alembic-guard-push\n")
+    config = (
+        f"repos:\n  - repo: {hook_repo[0]}\n"
+        f"    rev: {hook_repo[1]}\n"
+        "    hooks:\n      - id: alembic-guard\n"
+        "      - id: alembic-guard-push\n"
+    )
     clean = commit(work, {".pre-commit-config.yaml": config}, "hooks")
-    status, out = shell(work, sys.executable, "-m", "pre_commit",
-                        "install", "--hook-type", "pre-push", home=home)
+    status, out = shell(
+        work,
+        sys.executable,
+        "-m",
+        "pre_commit",
+        "install",
+        "--hook-type",
+        "pre-push",
+        home=home,
+    )
     assert status == 0, out
     assert push(work, "origin", "main", home=home)[0] == 0
 
@@ -167,10 +175,15 @@ def test_pre_commit_framework_pre_push(
 
 
 def test_pre_commit_mode_without_environment(
-        repo: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF",
-                 "PRE_COMMIT_LOCAL_BRANCH"):
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in (
+        "PRE_COMMIT_FROM_REF",
+        "PRE_COMMIT_TO_REF",
+        "PRE_COMMIT_LOCAL_BRANCH",
+    ):
         monkeypatch.delenv(name, raising=False)
     commit(repo, {"alembic.ini": LEAKY}, "leak")
     git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
@@ -192,8 +205,11 @@ def hook_input(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
 ZERO = "0" * 40
 
 
-def test_pre_push_in_process(repo: Path, capsys: pytest.CaptureFixture[str],
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pre_push_in_process(
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     base = commit(repo, {"README": "x\n"}, "start")
     git(repo, "update-ref", "refs/remotes/origin/main", base)
     leak = commit(repo, {"alembic.ini": LEAKY}, "leak")
@@ -206,39 +222,49 @@ def test_pre_push_in_process(repo: Path, capsys: pytest.CaptureFixture[str],
     assert "in ref tips" not in out and "push refused" in err
     assert PASSWORD not in out + err
 
-    hook_input(monkeypatch, f"refs/heads/new {leak} refs/heads/new "
-                            f"{ZERO}\n")
+    hook_input(monkeypatch, f"refs/heads/new {leak} refs/heads/new {ZERO}\n")
     assert main(["audit", "--pre-push", "origin", "url"]) == 1
     hook_input(monkeypatch, f"(delete) {ZERO} refs/heads/old {leak}\n")
     assert main(["audit", "--pre-push", "origin", "url"]) == 0
-    hook_input(monkeypatch, f"refs/heads/main {base} refs/heads/main "
-                            f"{'1' * 40}\n")
+    hook_input(
+        monkeypatch, f"refs/heads/main {base} refs/heads/main {'1' * 40}\n"
+    )
     assert main(["audit", "--pre-push", "origin", "url"]) == 0
     capsys.readouterr()
 
 
 def test_pre_push_blob_over_limit_refuses(
-        repo: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    tip = commit(repo, {"alembic.ini": SAFE,
-                        "setup.cfg": "[alembic-guard]\nmax-bytes = 10\n"},
-                 "big")
-    hook_input(monkeypatch, f"refs/heads/main {tip} refs/heads/main "
-                            f"{ZERO}\n")
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tip = commit(
+        repo,
+        {
+            "alembic.ini": SAFE,
+            "setup.cfg": "[alembic-guard]\nmax-bytes = 10\n",
+        },
+        "big",
+    )
+    hook_input(monkeypatch, f"refs/heads/main {tip} refs/heads/main {ZERO}\n")
     assert main(["audit", "--pre-push", "origin", "url"]) == 2
     err = capsys.readouterr().err
     assert "over the 10 byte limit" in err
     assert "could not read every blob" in err
 
 
-def test_pre_receive_in_process(repo: Path,
-                                capsys: pytest.CaptureFixture[str],
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pre_receive_in_process(
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     base = commit(repo, {"README": "x\n"}, "start")
     leak = commit(repo, {"alembic.ini": LEAKY}, "leak")
     git(repo, "update-ref", "refs/heads/main", base)
-    hook_input(monkeypatch, f"{base} {leak} refs/heads/main\n"
-                            f"{base} {ZERO} refs/heads/gone\n")
+    hook_input(
+        monkeypatch,
+        f"{base} {leak} refs/heads/main\n{base} {ZERO} refs/heads/gone\n",
+    )
     assert main(["audit", "--pre-receive"]) == 1
     out, err = capsys.readouterr()
     assert MASKED in out and PASSWORD not in out + err
@@ -249,9 +275,11 @@ def test_pre_receive_in_process(repo: Path,
     assert "expected 3 fields" in capsys.readouterr().err
 
 
-def test_pre_commit_mode_range(repo: Path,
-                               capsys: pytest.CaptureFixture[str],
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pre_commit_mode_range(
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     base = commit(repo, {"README": "x\n"}, "start")
     leak = commit(repo, {"alembic.ini": LEAKY}, "leak")
     monkeypatch.setenv("PRE_COMMIT_FROM_REF", base)

@@ -165,20 +165,26 @@ def test_scrubber_is_the_last_net() -> None:
         assert "***" in out
 
 
-@pytest.mark.parametrize("password", [
-    pytest.param("gres", id="inside-scheme"),
-    pytest.param("prod", id="inside-host"),
-    pytest.param("alembic", id="section-name"),
-    pytest.param("5432", id="port"),
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        pytest.param("gres", id="inside-scheme"),
+        pytest.param("prod", id="inside-host"),
+        pytest.param("alembic", id="section-name"),
+        pytest.param("5432", id="port"),
+    ],
+)
 def test_scrubbing_never_points_at_a_password(password: str) -> None:
     # Masking "gres" in "postgresql" would show what the password is.
     scrub = Scrubber()
     scrub.add(password)
     finding = BASE._replace(
-        path="alembic.ini", section="alembic", key="sqlalchemy.url",
+        path="alembic.ini",
+        section="alembic",
+        key="sqlalchemy.url",
         redacted="postgresql://app:***@db.prod.example:5432/app",
-        host="db.prod.example:5432")
+        host="db.prod.example:5432",
+    )
     out, _ = write("text", [finding], [], [], scrub)
     assert "[alembic] sqlalchemy.url" in out
     assert "postgresql://app:***@db.prod.example:5432/app" in out

@@ -444,21 +444,44 @@ def test_too_many_passwords_are_summed_up_not_listed(
 @pytest.mark.parametrize(
     ("user", "password", "shown"),
     [
-        pytest.param("app", "gres", "postgresql://app:***@db.prod.example"
-                     ":5432/app", id="inside-scheme"),
-        pytest.param("app", "prod", "postgresql://app:***@db.prod.example"
-                     ":5432/app", id="inside-host"),
-        pytest.param("app", "5432", "postgresql://app:***@db.prod.example"
-                     ":5432/app", id="port"),
-        pytest.param("app", "alembic", "postgresql://app:***@db.prod.example"
-                     ":5432/app", id="section-name"),
-        pytest.param("postgres", "postgres", "postgresql://***:***@db.prod"
-                     ".example:5432/app", id="user-is-password"),
+        pytest.param(
+            "app",
+            "gres",
+            "postgresql://app:***@db.prod.example:5432/app",
+            id="inside-scheme",
+        ),
+        pytest.param(
+            "app",
+            "prod",
+            "postgresql://app:***@db.prod.example:5432/app",
+            id="inside-host",
+        ),
+        pytest.param(
+            "app",
+            "5432",
+            "postgresql://app:***@db.prod.example:5432/app",
+            id="port",
+        ),
+        pytest.param(
+            "app",
+            "alembic",
+            "postgresql://app:***@db.prod.example:5432/app",
+            id="section-name",
+        ),
+        pytest.param(
+            "postgres",
+            "postgres",
+            "postgresql://***:***@db.prod.example:5432/app",
+            id="user-is-password",
+        ),
     ],
 )
 def test_masking_never_points_at_the_password(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], user: str,
-    password: str, shown: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    user: str,
+    password: str,
+    shown: str,
 ) -> None:
     # Masking every occurrence would print "post***ql" or "[***]" and so
     # give a short password away; only its own span (and a user name
@@ -466,7 +489,8 @@ def test_masking_never_points_at_the_password(
     path = tmp_path / "alembic.ini"
     path.write_text(
         "[alembic]\nsqlalchemy.url = "
-        f"postgresql://{user}:{password}@db.prod.example:5432/app\n")
+        f"postgresql://{user}:{password}@db.prod.example:5432/app\n"
+    )
     assert main(["scan", str(path)]) == 1
     out = capsys.readouterr().out
     assert f"[alembic] sqlalchemy.url: password in URL: {shown} " in out
