@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# What a copy of this project for pre-commit leaves out: caches, builds,
-# and the lead's unmerged README parts.
+# What a copy of this project for pre-commit leaves out: caches and
+# builds.
 COPY_IGNORE = shutil.ignore_patterns(
     ".git",
     "__pycache__",
@@ -24,7 +24,6 @@ COPY_IGNORE = shutil.ignore_patterns(
     "build",
     "dist",
     ".coverage*",
-    "docs-parts",
     "*.pyc",
 )
 IDENTITY = {
