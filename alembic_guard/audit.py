@@ -420,6 +420,9 @@ def _kind(path: str) -> str:
     return kind_of(path)
 
 
+WHOLE_LINE_RULES = frozenset(("password-option", "python-password"))
+
+
 def purge_pairs(
     text: str, found: list[Finding], local: Scrubber
 ) -> set[tuple[str, str]]:
@@ -447,6 +450,10 @@ def purge_pairs(
         end = start + len(forms[-1])
         before = line[max(start - 1, 0) : start]
         after = line[end : end + 1]
+        if finding.rule in WHOLE_LINE_RULES:
+            # A bare value ("main") has no URL around it to tell it
+            # from the same word in code: the whole line tells it.
+            before, after = line[:start], line[end:]
         pairs.add((before + forms[-1] + after, before + REPLACEMENT + after))
     return pairs
 
@@ -741,7 +748,7 @@ def text_block(
         )
         lines.append(
             f"  {printable(place.path)}:{place.line}:"
-            f"{place.column}: {where + ' ' if where else ''}"
+            f"{place.column}: {printable(where) + ' ' if where else ''}"
             f"(since {place.commit[:12]})"
         )
     hidden = len(cred.locations) - SHOWN_LOCATIONS

@@ -150,9 +150,12 @@ class Scrubber:
         return self._by_head
 
     def name(self, text: str) -> str:
-        """Scrub a section or key name: one that merely equals a
-        password is left alone, as masking it would point at it."""
-        return text if text.strip() in self.secrets else self(text)
+        """Scrub a section or key name. A name is shown as written even
+        when a password is part of it ("[prod]", "app_password" for the
+        password "app"): masking part of it would point at the password.
+        Only a name that holds a URL (a malformed line read as a section
+        header) is scrubbed."""
+        return self(text) if "://" in text else text
 
     def __call__(self, text: str) -> str:
         by_head = self._index()

@@ -26,6 +26,8 @@ def hint(finding: Finding) -> str:
         return "this file holds too many to list: clean it by hand"
     if finding.context == "comment":
         return "delete the comment or mask its password"
+    if finding.rule == "password-option":
+        return "delete it, or set it from the environment in env.py"
     if finding.rule == "python-password":
         return "read the password from the environment instead"
     if finding.context in ("python", "text"):

@@ -32,6 +32,12 @@ DETAIL = {
     "query-password": "A database URL carries a password in its query "
     "string (?password=...).",
     "odbc-password": "An odbc_connect string carries a PWD= value.",
+    "password-option": "An INI option named for a password (password, "
+    "db_password, db_pw...) holds a literal password.",
+    "python-password": "Python code gives a literal string to a name "
+    "that says password (password=..., DB_PASSWORD = ...).",
+    "too-many-passwords": "A file holds more passwords than are listed "
+    "one by one.",
 }
 
 

@@ -182,3 +182,41 @@ def test_purge_file_replaces_existing_mode(
     assert status == 0
     assert stat.S_IMODE(purge.stat().st_mode) == 0o600
     assert purge.read_bytes() == b""
+
+
+def test_every_rule_has_sarif_metadata(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Each rule the detector can report must be described in the SARIF
+    # run, or the document cannot name it.
+    schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
+    commit(
+        repo,
+        {
+            "alembic.ini": "[alembic]\ndb_password = Opt-S4rif-pw\n",
+            "env.py": 'DB_PASSWORD = "Py-S4rif-pw"\n',
+        },
+        "two new rules",
+    )
+    document = sarif(capsys)
+    jsonschema.validate(document, schema)
+    ids = {r["ruleId"] for r in document["runs"][0]["results"]}
+    assert ids == {"password-option", "python-password"}
+
+
+def test_purge_of_a_bare_value_keeps_the_same_word_elsewhere(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    commit(
+        repo,
+        {
+            "alembic.ini": "[alembic]\ndb_password = main\n",
+            "tool.py": 'def main():\n    return " main"\n',
+        },
+        "bare password",
+    )
+    purge = tmp_path / "purge.txt"
+    assert main(["audit", "--quiet", "--purge-file", str(purge)]) == 1
+    capsys.readouterr()
+    lines = purge.read_text().splitlines()
+    assert lines == ["literal:db_password = main==>db_password = REDACTED"]

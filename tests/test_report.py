@@ -148,14 +148,14 @@ def write(
 
 
 def test_scrubber_is_the_last_net() -> None:
-    # A known password that a name or a message holds by mistake never
-    # leaves; the redacted URL is trusted to be masked span by span.
+    # A known password in a message, or in a name that holds a URL (a
+    # malformed line read as a section header), never leaves; the
+    # redacted URL is trusted to be masked span by span.
     scrub = Scrubber()
     scrub.add(SECRET)
     leaky = BASE._replace(
-        key=f"url.{SECRET}",
         section=f"postgresql://u:{SECRET}@db",
-        used_by=(f"[a] {SECRET}",),
+        used_by=(f"[postgresql://u:{SECRET}@db] url",),
     )
     advice = [Advice("alembic.ini", 1, 1, f"about {SECRET}")]
     notices = [f"{SECRET}: odd"]

@@ -494,3 +494,19 @@ def test_masking_never_points_at_the_password(
     assert main(["scan", str(path)]) == 1
     out = capsys.readouterr().out
     assert f"[alembic] sqlalchemy.url: password in URL: {shown} " in out
+
+
+def test_names_holding_a_password_are_shown_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "[app:***]" or "***_password" would point at the password.
+    path = tmp_path / "alembic.ini"
+    path.write_text(
+        "[app:main]\nsqlalchemy.url = postgresql://app:main@db/app\n"
+        "[x]\napp_password = app\n"
+    )
+    assert main(["scan", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "[app:main] sqlalchemy.url: password in URL: " in out
+    assert "%(DB_URL_APP_MAIN)s" in out
+    assert "[x] app_password: password option: app_password = ***" in out
