@@ -24,6 +24,7 @@ from alembic_guard.finding import (
     Scrubber,
     fingerprint,
     mask,
+    printable,
 )
 from alembic_guard.placeholders import (
     MAIN_SECTION,
@@ -43,10 +44,23 @@ TOO_MANY = "too-many-passwords"
 # An INI option or Python name that holds a password on its own, and a
 # Python string given to one: password="...", "pwd": '...'.
 PASSWORD_KEY = re.compile(r"(?:^|[._-])(?:password|passwd|pwd|pw)$", re.I)
+_SECRET_NAME = r"[A-Za-z_.\-]*(?:password|passwd|pwd|pw)"
 PYTHON_PASSWORD = re.compile(
-    r"""\b([A-Za-z_]*(?:password|passwd|pwd))["']?\s*(?::|=(?!=))\s*"""
-    r"""[rRuU]?(["'])((?:(?!\2)[^\\\n]|\\.){1,200})\2""",
+    # A dictionary entry: "db_password": "...".
+    r"""(?:(["'])(?P<key>""" + _SECRET_NAME + r""")\1\s*:"""
+    # A keyword argument or an assignment, annotated or not.
+    r"""|\b(?P<name>""" + _SECRET_NAME + r""")"""
+    r"""(?:\s*:\s*[A-Za-z_][\w\[\]., |]{0,80})?\s*=(?!=))"""
+    r"""\s*[rRuU]?(?P<q>["'])(?P<value>(?:(?!(?P=q))[^\\\n]|\\.){1,500})"""
+    # Not the first piece of an expression ("Pa" + secret).
+    r"""(?P=q)(?!\s*[+%.\[])""",
     re.I,
+)
+# Values of a password option that mean "no password".
+NO_PASSWORD = frozenset(("none", "null", "nil", "false", "true", "password"))
+# A commented-out option: "# db_password = ...".
+COMMENTED_OPTION = re.compile(
+    r"[#;]+\s*(?P<key>[^=:\s#;]{1,100})\s*[=:]\s*(?P<value>.*)"
 )
 # Notices about lines configparser rejects, at most, per file.
 MAX_NOTICES = 20
@@ -228,6 +242,7 @@ class _Scan:
             self._shell_advice(option)
         for value, option in named:
             self._named(value, option)
+        self._commented_options(doc)
         comment_lines = [line for line, _ in doc.comments]
         sections = {line.number: section for line, section in doc.comments}
         self.lines(
@@ -249,6 +264,7 @@ class _Scan:
             or source is None
             or source in self.sources
             or not value.literal_part(0, len(value.text)).strip()
+            or text.lower() in NO_PASSWORD
             or is_placeholder(text)
         ):
             return
@@ -272,6 +288,37 @@ class _Scan:
             (),
             (text,),
         )
+
+    def _commented_options(self, doc: ini.Document) -> None:
+        """``# db_password = ...``: git keeps comments too."""
+        for line, section in doc.comments:
+            stripped = line.text.lstrip()
+            match = COMMENTED_OPTION.match(stripped)
+            if match is None or not PASSWORD_KEY.search(match.group("key")):
+                continue
+            text = match.group("value").strip().replace("%%", "%")
+            if (
+                not text
+                or "://" in text
+                or text.lower() in NO_PASSWORD
+                or is_placeholder(text)
+            ):
+                continue
+            at = len(line.text) - len(stripped) + match.start("value")
+            cred = urls.Credential(
+                "password-option", at, len(line.text), text, "", "", 0, 0
+            )
+            key = match.group("key")
+            self._add(
+                cred,
+                line.offset + at,
+                section,
+                None,
+                "comment",
+                printable(f"{key} = {MASK}"),
+                (),
+                (text, match.group("value").strip()),
+            )
 
     def _value(
         self, value: Traced, option: ini.Option, owners: list[ini.Option]
@@ -367,23 +414,23 @@ class _Scan:
             if "pw" not in lowered and "pass" not in lowered:
                 continue
             for match in PYTHON_PASSWORD.finditer(line.text):
-                text = match.group(3)
-                source = line.offset + match.start(3)
+                text = match.group("value")
+                source = line.offset + match.start("value")
                 if source in self.sources or is_placeholder(text):
                     continue
                 cred = urls.Credential(
                     "python-password",
-                    match.start(3),
-                    match.end(3),
+                    match.start("value"),
+                    match.end("value"),
                     text,
                     "",
                     "",
                     match.start(),
                     match.end(),
                 )
-                redacted = (
-                    f"{match.group(1)}={match.group(2)}{MASK}{match.group(2)}"
-                )
+                name = match.group("key") or match.group("name")
+                quote = match.group("q")
+                redacted = printable(f"{name}={quote}{MASK}{quote}")
                 self._add(
                     cred, source, None, None, "python", redacted, (), (text,)
                 )

@@ -262,6 +262,19 @@ class _Plan:
             if any(lo <= offset < hi for lo, hi in spans):
                 continue
             line = self.doc.lines[finding.line - 1]
+            if finding.rule == "password-option":
+                # "# db_password = ...": the value runs to the line's end.
+                end = line.offset + len(line.text.rstrip())
+                self.edits.append(
+                    Edit(
+                        offset,
+                        end,
+                        MASK,
+                        "password masked in a comment",
+                        finding.line,
+                    )
+                )
+                continue
             for cred in urls.find(line.text):
                 if line.offset + cred.start == offset:
                     self.edits.append(

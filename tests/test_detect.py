@@ -340,6 +340,18 @@ def test_more_stand_ins(url: str) -> None:
 @pytest.mark.parametrize(
     ("text", "lines"),
     [
+        pytest.param('db_pw = "Kiln-73x"\n', [1], id="pw-suffix"),
+        pytest.param('password: str = "Kiln-73x"\n', [1], id="annotated"),
+        pytest.param(
+            'def f(password: "Optional[str]" = None): ...\n',
+            [],
+            id="quoted-annotation",
+        ),
+        pytest.param('g = lambda password: "Kiln-73x"\n', [], id="lambda"),
+        pytest.param(
+            "raise ValueError(\"password: 'Kiln-73x'\")\n", [], id="message"
+        ),
+        pytest.param('password = "Pa" + rest\n', [], id="expression"),
         pytest.param(
             'u = URL.create("pg", password="Kiln-73x", host="db")\n',
             [1],
@@ -388,3 +400,20 @@ def test_python_password_names(text: str, lines: list[int]) -> None:
 def test_password_options(text: str, found_rules: list[str]) -> None:
     result = scan_text(text, "alembic.ini", Scrubber())
     assert [f.rule for f in result.findings] == found_rules
+
+
+@pytest.mark.parametrize(
+    ("text", "found_lines"),
+    [
+        pytest.param("[a]\n# db_password = Kiln-73x\n", [2], id="hash"),
+        pytest.param("[a]\n  ; password: Kiln-73x\n", [2], id="semicolon"),
+        pytest.param("[a]\n# password = %(PW)s\n", [], id="reference"),
+        pytest.param("[a]\n# password = none\n", [], id="none"),
+        pytest.param("[a]\npassword = null\n", [], id="null-value"),
+        pytest.param("[a]\n" + "#" * 100_000 + "\n", [], id="hashes"),
+    ],
+)
+def test_commented_password_options(text: str, found_lines: list[int]) -> None:
+    result = scan_text(text, "alembic.ini", Scrubber())
+    assert [f.line for f in result.findings] == found_lines
+    assert all("Kiln-73x" not in f.redacted for f in result.findings)

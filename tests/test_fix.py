@@ -94,6 +94,13 @@ def test_unchanged(
 S = SECRET.encode()
 FIXED = [
     pytest.param(
+        b"[alembic]\n# db_password = " + S + b"\n"
+        b"sqlalchemy.url = postgresql://app:" + S + b"@db/app\n",
+        b"[alembic]\n# db_password = ***\nsqlalchemy.url = %(DB_URL)s\n",
+        {"DB_URL": f"postgresql://app:{SECRET}@db/app"},
+        id="commented-password-option",
+    ),
+    pytest.param(
         b"[alembic]\nsqlalchemy.url = postgresql://app:" + S + b"@db/app\n",
         b"[alembic]\nsqlalchemy.url = %(DB_URL)s\n",
         {"DB_URL": f"postgresql://app:{SECRET}@db/app"},
