@@ -141,9 +141,10 @@ def scan_text(
     if quick and _cannot_hold_password(text):
         return Result([], [], [])
     scan = _Scan(text, path, scrub)
-    if (kind or kind_of(path)) == "ini":
+    kind = kind or kind_of(path)
+    if kind == "ini":
         scan.read_ini()
-    elif (kind or kind_of(path)) == "python":
+    elif kind == "python":
         lines = ini.split_lines(text)
         scan.lines(lines, "python")
         scan.python_names(lines)
@@ -154,6 +155,18 @@ def scan_text(
 
 # A percent-escaped letter or digit: "p%77d=" is "pwd=" to a URL parser.
 ESCAPED_WORD = re.compile(r"%[3-7][0-9A-Fa-f]")
+
+
+def _bare_password(text: str) -> bool:
+    """Whether the value of an option named for a password is one: not
+    empty, not a URL (read as one instead), not a word for "none", not
+    a placeholder."""
+    return bool(
+        text
+        and "://" not in text
+        and text.lower() not in NO_PASSWORD
+        and not is_placeholder(text)
+    )
 
 
 def _cannot_hold_password(text: str) -> bool:
@@ -223,12 +236,12 @@ class _Scan:
         named: list[tuple[Traced, ini.Option]] = []
         for option in doc.options:
             self.secret_spans = []
-            if PASSWORD_KEY.search(option.key):
-                lookup = ini.lookup_for(doc, option.section, here)
-                named.append((ini.interpolate(option.raw, lookup)[0], option))
-            if "%" in option.raw.text or "://" in option.raw.text:
-                # Other values hold no reference and no URL: skipping
-                # them keeps a file of a million options near 1 s.
+            password_named = PASSWORD_KEY.search(option.key) is not None
+            raw = option.raw.text
+            if password_named or "%" in raw or "://" in raw:
+                # Other values hold no reference, no URL and no password
+                # by name: skipping them keeps a file of a million
+                # options near 1 s.
                 lookup = ini.lookup_for(doc, option.section, here)
                 value, problems = ini.interpolate(option.raw, lookup, budget)
                 budget -= len(value.text)
@@ -239,18 +252,14 @@ class _Scan:
                         "expand too far; the rest is read line by line"
                     )
                 self._value(value, option, owners)
+                if password_named:
+                    named.append((value, option))
             self._shell_advice(option)
         for value, option in named:
             self._named(value, option)
         self._commented_options(doc)
-        comment_lines = [line for line, _ in doc.comments]
         sections = {line.number: section for line, section in doc.comments}
-        self.lines(
-            doc.lines,
-            "comment",
-            sections,
-            {line.number for line in comment_lines},
-        )
+        self.lines(doc.lines, "comment", sections)
 
     def _named(self, value: Traced, option: ini.Option) -> None:
         """An option such as ``db_password = ...`` that no URL used:
@@ -259,13 +268,10 @@ class _Scan:
         start = len(value.text) - len(value.text.lstrip())
         source = value.source_of(start)
         if (
-            not text
-            or "://" in text
-            or source is None
+            source is None
             or source in self.sources
             or not value.literal_part(0, len(value.text)).strip()
-            or text.lower() in NO_PASSWORD
-            or is_placeholder(text)
+            or not _bare_password(text)
         ):
             return
         cred = urls.Credential(
@@ -297,12 +303,7 @@ class _Scan:
             if match is None or not PASSWORD_KEY.search(match.group("key")):
                 continue
             text = match.group("value").strip().replace("%%", "%")
-            if (
-                not text
-                or "://" in text
-                or text.lower() in NO_PASSWORD
-                or is_placeholder(text)
-            ):
+            if not _bare_password(text):
                 continue
             at = len(line.text) - len(stripped) + match.start("value")
             cred = urls.Credential(
@@ -357,13 +358,13 @@ class _Scan:
         lines: list[ini.Line],
         context: str,
         sections: dict[int, str | None] | None = None,
-        marked: set[int] | None = None,
     ) -> None:
-        """The line-by-line reading; ``marked`` lines get ``context``.
+        """The line-by-line reading, every line in ``context``.
 
-        With ``sections`` the lines are INI lines: a commented-out option
-        is written with configparser's ``%%`` escapes, so they are undone
-        before the URL is read."""
+        With ``sections`` (the section of each comment line) the lines
+        are INI lines: only the comments get ``context``, the rest
+        "text", and a commented-out option is written with configparser's
+        ``%%`` escapes, so they are undone before the URL is read."""
         if not self.line_starts:
             self.line_starts = [line.offset for line in lines] or [0]
         for line in lines:
@@ -376,7 +377,7 @@ class _Scan:
             )
             here = (
                 context
-                if marked is None or (line.number in marked)
+                if sections is None or line.number in sections
                 else "text"
             )
             self._line(text, here, (sections or {}).get(line.number))
